@@ -1,0 +1,23 @@
+"""The DynamoDB adapter: models (the schema), the task store, batched creation and queries."""
+
+from sosw_core.store.batch import BatchCreator, BatchIncomplete, CreateResult
+from sosw_core.store.models import Models, build_models
+from sosw_core.store.queries import DueRef, QueuedRef, TaskQueries
+from sosw_core.store.tables import create_tables, delete_tables, table_definitions
+from sosw_core.store.task_store import Outcome, TaskStore
+
+__all__ = [
+    "BatchCreator",
+    "BatchIncomplete",
+    "CreateResult",
+    "DueRef",
+    "Models",
+    "Outcome",
+    "QueuedRef",
+    "TaskQueries",
+    "TaskStore",
+    "build_models",
+    "create_tables",
+    "delete_tables",
+    "table_definitions",
+]
