@@ -93,6 +93,8 @@ class RetentionConfig:
 class DynamoDBConfig:
     endpoint_url: str | None = None  # DynamoDB Local, e.g. http://127.0.0.1:8000
     region: str | None = None  # None: standard boto3 resolution (AWS_REGION / profile)
+    # botocore standard-mode retries (exponential backoff) for throttling and transient errors
+    max_retry_attempts: int = 8
 
 
 @dataclass(frozen=True)

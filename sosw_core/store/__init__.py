@@ -1,6 +1,7 @@
 """The DynamoDB adapter: models (the schema), the task store, batched creation and queries."""
 
 from sosw_core.store.batch import BatchCreator, BatchIncomplete, CreateResult
+from sosw_core.store.factory import Store, open_store
 from sosw_core.store.models import Models, build_models
 from sosw_core.store.queries import DueRef, QueuedRef, TaskQueries
 from sosw_core.store.tables import create_tables, delete_tables, table_definitions
@@ -14,10 +15,12 @@ __all__ = [
     "Models",
     "Outcome",
     "QueuedRef",
+    "Store",
     "TaskQueries",
     "TaskStore",
     "build_models",
     "create_tables",
     "delete_tables",
+    "open_store",
     "table_definitions",
 ]

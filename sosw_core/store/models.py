@@ -42,8 +42,8 @@ DEADLINE_INDEX = "deadline"
 CLOSED_INDEX = "closed"
 
 # Throttling (ProvisionedThroughputExceeded, ThrottlingException) is retried by botocore's
-# standard retry mode with exponential backoff; pynamodb passes these settings to it.
-MAX_RETRY_ATTEMPTS = 8
+# standard retry mode with exponential backoff; pynamodb passes DynamoDBConfig.max_retry_attempts
+# to it.
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 30
 
@@ -62,7 +62,7 @@ def _meta(table_name: str, dynamodb: DynamoDBConfig) -> type:
     attrs: dict[str, object] = {
         "table_name": table_name,
         "billing_mode": "PAY_PER_REQUEST",
-        "max_retry_attempts": MAX_RETRY_ATTEMPTS,
+        "max_retry_attempts": dynamodb.max_retry_attempts,
         "connect_timeout_seconds": CONNECT_TIMEOUT_SECONDS,
         "read_timeout_seconds": READ_TIMEOUT_SECONDS,
     }

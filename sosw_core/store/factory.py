@@ -1,0 +1,25 @@
+"""Build the store objects from configuration (no I/O: connections open on first use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sosw_core.config.model import SoswConfig
+from sosw_core.store.batch import BatchCreator
+from sosw_core.store.models import Models, build_models
+from sosw_core.store.queries import TaskQueries
+from sosw_core.store.task_store import TaskStore
+
+
+@dataclass(frozen=True)
+class Store:
+    models: Models
+    tasks: TaskStore
+    queries: TaskQueries
+    batch: BatchCreator
+
+
+def open_store(config: SoswConfig) -> Store:
+    models = build_models(config.tables, config.dynamodb)
+    tasks = TaskStore(models, retention=config.retention, endpoint=config.dynamodb.endpoint_url)
+    return Store(models=models, tasks=tasks, queries=TaskQueries(tasks), batch=BatchCreator(tasks))
