@@ -53,19 +53,20 @@ class RequestMeter:
             if client in self._clients:
                 continue
             self._clients.append(client)
-            client.meta.events.register("before-call.dynamodb", self._before)
+            # request-created fires once per HTTP attempt: botocore's retries are counted too
+            client.meta.events.register("request-created.dynamodb", self._before)
             if self.capacity:
                 client.meta.events.register("provide-client-params.dynamodb", self._add_capacity_param)
                 client.meta.events.register("after-call.dynamodb", self._after)
         return self
 
-    def _before(self, model, params, **kwargs) -> None:
+    def _before(self, request, operation_name, **kwargs) -> None:
         with self._lock:
-            self.requests[model.name] += 1
+            self.requests[operation_name] += 1
 
     def detach(self) -> None:
         for client in self._clients:
-            client.meta.events.unregister("before-call.dynamodb", self._before)
+            client.meta.events.unregister("request-created.dynamodb", self._before)
             client.meta.events.unregister("provide-client-params.dynamodb", self._add_capacity_param)
             client.meta.events.unregister("after-call.dynamodb", self._after)
         self._clients.clear()

@@ -1,0 +1,85 @@
+"""Fault injection at the botocore layer: DynamoDB answers "throttled" to some requests.
+
+The injected response is a real HTTP 400 with DynamoDB's throttling error body, so botocore's
+retry logic, pynamodb and our code see exactly what AWS would send.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from dataclasses import dataclass, field
+
+from botocore.awsrequest import AWSResponse
+
+from sosw_core.store.models import Models
+
+THROTTLE_CODES = ("ProvisionedThroughputExceededException", "ThrottlingException")
+
+
+class _RawBody:
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def stream(self, **kwargs):
+        yield self._data
+
+    def read(self, *args, **kwargs) -> bytes:
+        return self._data
+
+
+@dataclass
+class ThrottleInjector:
+    """Throttle a fraction of DynamoDB requests (``rate``) or the first ``first_n`` of them."""
+
+    models: Models
+    rate: float = 0.0
+    first_n: int = 0
+    operations: frozenset[str] | None = None  # None: every operation
+    seed: int = 0
+    injected: int = 0
+    _seen: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _clients: list = field(default_factory=list)
+    _rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def _before_send(self, request, **kwargs):
+        operation = request.headers.get("X-Amz-Target", b"")
+        operation = operation.decode() if isinstance(operation, bytes) else operation
+        operation = operation.rsplit(".", 1)[-1]
+        if self.operations is not None and operation not in self.operations:
+            return None
+        with self._lock:
+            self._seen += 1
+            throttle = self._seen <= self.first_n or (self.rate > 0 and self._rng.random() < self.rate)
+            if not throttle:
+                return None
+            self.injected += 1
+            code = THROTTLE_CODES[self.injected % 2]
+        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}",
+                           "message": "injected by sosw_core.testing.faults"}).encode()
+        return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"},
+                           _RawBody(body))
+
+    def attach(self) -> ThrottleInjector:
+        for m in self.models.all:
+            client = m._get_connection().connection.client
+            if client not in self._clients:
+                self._clients.append(client)
+                client.meta.events.register_first("before-send.dynamodb", self._before_send)
+        return self
+
+    def detach(self) -> None:
+        for client in self._clients:
+            client.meta.events.unregister("before-send.dynamodb", self._before_send)
+        self._clients.clear()
+
+    def __enter__(self) -> ThrottleInjector:
+        return self.attach()
+
+    def __exit__(self, *exc) -> None:
+        self.detach()
