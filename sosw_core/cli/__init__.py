@@ -1,0 +1,1 @@
+"""The ``sosw-core`` command line. Each command module exposes ``register(subparsers)``."""
