@@ -1,0 +1,1 @@
+"""The four thin Lambda entry points: scheduler, orchestrator, scavenger, worker_assistant."""

@@ -1,0 +1,1 @@
+"""Example worker Lambdas (each a Worker subclass with a Lambda handler)."""
