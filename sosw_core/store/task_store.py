@@ -292,7 +292,8 @@ class TaskStore:
             return Outcome.APPLIED, state
         return Outcome.LOST_RACE, None
 
-    def requeue(self, task_id: str, labourer_id: str, due_at: float, now: float) -> Outcome:
+    def requeue(self, task_id: str, labourer_id: str, due_at: float, now: float, *,
+                attempt: int = 0) -> Outcome:
         """RETRYING whose backoff elapsed → QUEUED, ahead of fresh tasks.
 
         Guard ``state = retrying AND deadline_at <= now``: a late completion that closed the
@@ -304,7 +305,7 @@ class TaskStore:
             t.deadline_pk.remove(), t.deadline_at.remove(),
             t.queue_pk.set(labourer_id),
             t.queue_sk.set(queue_sort_key(created_at=due_at, task_id=task_id, due_at=due_at)),
-            self._event(EventKind.REQUEUED, 0, now),
+            self._event(EventKind.REQUEUED, attempt, now),
         ], (t.state == TaskState.RETRYING.value) & (t.deadline_at <= now))
         return Outcome.APPLIED if row else Outcome.LOST_RACE
 
