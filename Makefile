@@ -5,8 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOSW := $(BIN)/sosw-core
+VENV_SOSW07 ?= .venv-sosw07
+SOSW07_STAMP := $(VENV_SOSW07)/.installed
 
-.PHONY: help venv dynamodb-local run test test-unit test-integration lint bench chaos clean
+.PHONY: help venv dynamodb-local run test test-unit test-integration lint bench bench-smoke chaos clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -26,7 +28,7 @@ run: dynamodb-local  ## run the main job: a local deployment working through an 
 	$(SOSW) demo
 
 lint: $(STAMP)  ## ruff
-	$(BIN)/ruff check sosw_core essentials workers tests
+	$(BIN)/ruff check sosw_core essentials workers tests bench
 
 test: dynamodb-local lint  ## all tests (unit on moto, integration on DynamoDB Local)
 	$(BIN)/pytest -q
@@ -37,5 +39,16 @@ test-unit: $(STAMP)
 test-integration: dynamodb-local
 	$(BIN)/pytest -q tests/integration
 
+$(SOSW07_STAMP): bench/sosw07/requirements.txt
+	$(PYTHON) -m venv $(VENV_SOSW07)
+	$(VENV_SOSW07)/bin/pip install --quiet -r bench/sosw07/requirements.txt
+	touch $(SOSW07_STAMP)
+
+bench: dynamodb-local $(SOSW07_STAMP)  ## sosw-core vs sosw 0.7.51 on one DynamoDB Local (< 15 min) -> bench/results.json
+	$(BIN)/python -m bench.harness
+
+bench-smoke: dynamodb-local $(SOSW07_STAMP)  ## tiny sizes, one repeat (part of make test)
+	$(BIN)/python -m bench.harness --smoke
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_SOSW07) build dist *.egg-info .pytest_cache .ruff_cache
