@@ -1,0 +1,253 @@
+"""Dispatch and scavenging on DynamoDB Local: concurrent orchestrators and scavengers, request budget.
+
+DynamoDB Local comes from the session fixture ``dynamodb_local`` (tests/conftest.py); each test
+gets fresh tables through the module's ``tables`` factory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
+
+import pytest
+
+from sosw_core.cloudwatch import StaticMetrics
+from sosw_core.config import LabourerConfig, SoswConfig
+from sosw_core.events import split_worker_event
+from sosw_core.orchestrator import Orchestrator
+from sosw_core.scavenger import Scavenger
+from sosw_core.store import Store, create_tables, delete_tables, open_store
+from sosw_core.store.metering import RequestMeter
+from sosw_core.task import NewTask, TaskState
+from tests.support import labourer, make_config
+from tests.unit.test_orchestrator import RecordingInvoker
+from tests.unit.test_scavenger import RecordingNotifier
+
+pytestmark = pytest.mark.integration
+T0 = 1_700_000_000.0
+LEASE = 60
+
+
+@pytest.fixture
+def tables(dynamodb_local) -> Callable[..., tuple[SoswConfig, Store]]:
+    """Factory: a config for the given labourers on DynamoDB Local, with fresh tables."""
+    made: list[Store] = []
+
+    def make(labourers: list[LabourerConfig]) -> tuple[SoswConfig, Store]:
+        config = make_config(dynamodb_local, labourers=labourers)
+        store = open_store(config)
+        create_tables(store.models)
+        made.append(store)
+        return config, store
+
+    yield make
+    for store in made:
+        delete_tables(store.models)
+
+
+def orchestrator(config: SoswConfig, invoker: RecordingInvoker, queries=None) -> Orchestrator:
+    """An orchestrator with a store of its own (as a separate Lambda container would have)."""
+    store = open_store(config)
+    return Orchestrator(config, queries or store.queries, store.tasks, invoker, StaticMetrics({}).for_tick)
+
+
+def in_flight(store: Store, labourer_id: str) -> int:
+    """INVOKED tasks, read from the table itself (a Scan is strongly consistent per item)."""
+    return sum(1 for r in store.models.task.scan() if r.labourer_id == labourer_id
+               and r.state == TaskState.INVOKED.value)
+
+
+def complete_all(store: Store, invoker: RecordingInvoker, now: float, done: set[str]) -> None:
+    """Play the workers: complete every invoked task not completed yet."""
+    for _, event in list(invoker.events):
+        _, inv = split_worker_event(event)
+        if inv.task_id not in done:
+            store.tasks.complete(inv.task_id, inv.token, inv.attempt, now)
+            done.add(inv.task_id)
+
+
+def concurrently(*calls: Callable[[], object]) -> list[object]:
+    """Start the calls at the same moment in threads; their results (exceptions re-raised)."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()
+        except Exception as exc:  # noqa: BLE001 - handed back to the test thread, which checks it
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+# -- concurrent orchestrators -------------------------------------------------------------
+def test_two_concurrent_orchestrators_never_invoke_a_task_twice_and_stay_within_twice_max(tables):
+    """Overlapping dispatches: the guaranteed bound is k x max in flight (k = 2 here)."""
+    maximum = 10
+    config, store = tables([labourer("w", max_simultaneous_invocations=maximum)])
+    store.batch.create_many([NewTask(f"t{i:03d}", "w", {"i": i}) for i in range(200)], T0)
+    invoker = RecordingInvoker()
+    a, b = orchestrator(config, invoker), orchestrator(config, invoker)
+    done: set[str] = set()
+    peak = 0
+    for rnd in range(25):
+        now = T0 + 10 * rnd
+        results = concurrently(partial(a.tick, now), partial(b.tick, now))
+        assert not any(r[0].error for r in results)
+        peak = max(peak, in_flight(store, "w"))
+        assert in_flight(store, "w") <= 2 * maximum
+        complete_all(store, invoker, now + 1, done)
+        if len(done) == 200:
+            break
+    per_task = invoker.per_task()
+    assert len(per_task) == 200 and set(per_task.values()) == {1}  # each task invoked exactly once
+    print(f"\ntwo overlapping orchestrators, max {maximum}: peak in flight {peak}, "
+          f"{rnd + 1} rounds for 200 tasks")
+
+
+def test_worst_case_overlap_both_see_nothing_running_yet_no_task_runs_twice(tables):
+    """Both dispatchers read ``running = 0`` before either claims: in flight <= 2 x max."""
+    maximum = 10
+    config, store = tables([labourer("w", max_simultaneous_invocations=maximum)])
+    store.batch.create_many([NewTask(f"t{i:03d}", "w", {}) for i in range(100)], T0)
+    both_counted = threading.Barrier(2)
+
+    class CountThenWait:
+        def __init__(self, real):
+            self.real = real
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def count_running(self, labourer_id):
+            running = self.real.count_running(labourer_id)
+            both_counted.wait(timeout=30)
+            return running
+
+    invoker = RecordingInvoker()
+    a = orchestrator(config, invoker, CountThenWait(open_store(config).queries))
+    b = orchestrator(config, invoker, CountThenWait(open_store(config).queries))
+    records = concurrently(lambda: a.tick(T0), lambda: b.tick(T0))
+    assert not any(r[0].error for r in records)
+    total = sum(r[0].invoked for r in records)
+    assert [r[0].running for r in records] == [0, 0]
+    assert maximum <= total <= 2 * maximum
+    assert set(invoker.per_task().values()) == {1}
+    assert in_flight(store, "w") == total
+    print(f"\nworst-case overlap, max {maximum}: {total} in flight "
+          f"(claims lost {sum(r[0].claims_lost for r in records)})")
+
+
+def test_non_overlapping_dispatches_with_settled_counts_never_exceed_max(tables):
+    """Two orchestrators in two threads, one tick at a time: in flight is exactly bounded by max."""
+    maximum = 8
+    config, store = tables([labourer("w", max_simultaneous_invocations=maximum)])
+    store.batch.create_many([NewTask(f"t{i:03d}", "w", {}) for i in range(120)], T0)
+    invoker = RecordingInvoker()
+    one_at_a_time = threading.Lock()
+    peaks: list[int] = []
+    done: set[str] = set()
+
+    def ticker(orch: Orchestrator) -> None:
+        for rnd in range(12):
+            with one_at_a_time:
+                now = T0 + rnd
+                orch.tick(now)
+                peaks.append(in_flight(store, "w"))
+                if rnd % 2:  # the workers of half the rounds finish
+                    complete_all(store, invoker, now, done)
+
+    results = concurrently(lambda: ticker(orchestrator(config, invoker)),
+                           lambda: ticker(orchestrator(config, invoker)))
+    assert results == [None, None]
+    assert max(peaks) == maximum
+    assert set(invoker.per_task().values()) == {1}
+
+
+# -- concurrent scavengers ----------------------------------------------------------------
+def test_two_concurrent_scavengers_alert_each_dead_task_exactly_once(tables):
+    config, store = tables([labourer("w", max_attempts=1)])
+    lab = config.labourer("w")
+    notifiers = [RecordingNotifier(), RecordingNotifier()]
+    scavengers = [Scavenger(config, s.queries, s.tasks, n)
+                  for s, n in zip((open_store(config), open_store(config)), notifiers, strict=True)]
+    expected: list[str] = []
+    for rnd in range(3):
+        base = T0 + 1000 * rnd
+        ids = [f"r{rnd}-{i:02d}" for i in range(40)]
+        store.batch.create_many([NewTask(i, "w", {}) for i in ids], base)
+        claimed = [store.tasks.claim(i, 0, lab, base) for i in ids]
+        for task in claimed[:15]:  # a third die by a reported failure, the rest by lease expiry
+            store.tasks.fail(task.task_id, task.token, 1, lab, base + 1, error_type="E", message="x")
+        expected += ids
+        reports = concurrently(partial(scavengers[0].sweep, base + LEASE),
+                               partial(scavengers[1].sweep, base + LEASE))
+        assert not any(r.errors for r in reports)
+        assert sum(r.expired for r in reports) == 25  # each lease ended once
+    alerted = notifiers[0].alerted() + notifiers[1].alerted()
+    assert alerted == Counter(expected)
+    assert all(r.state == TaskState.DEAD.value for r in store.models.task.scan())
+    assert [s.sweep(T0 + 10**5).alerted for s in scavengers] == [(), ()]
+    print(f"\ntwo scavengers: {len(expected)} dead tasks, alerts split "
+          f"{sum(notifiers[0].alerted().values())}/{sum(notifiers[1].alerted().values())}, none twice")
+
+
+def test_a_scavenger_whose_publish_fails_returns_its_alerts_and_they_go_out_once(tables):
+    config, store = tables([labourer("w", max_attempts=1)])
+    lab = config.labourer("w")
+    failing, healthy = RecordingNotifier(failures=1), RecordingNotifier()
+    a = Scavenger(config, open_store(config).queries, open_store(config).tasks, failing)
+    b = Scavenger(config, open_store(config).queries, open_store(config).tasks, healthy)
+    ids = [f"t{i:02d}" for i in range(30)]
+    store.batch.create_many([NewTask(i, "w", {}) for i in ids], T0)
+    for i in ids:
+        store.tasks.claim(i, 0, lab, T0)
+    results = concurrently(lambda: a.sweep(T0 + LEASE), lambda: b.sweep(T0 + LEASE))
+    assert isinstance(results[0], ConnectionError)
+    b.sweep(T0 + LEASE + 1)  # picks up what a returned
+    assert healthy.alerted() + failing.alerted() == Counter(ids)
+
+
+# -- request budget -----------------------------------------------------------------------
+def test_request_budget(tables):
+    config, store = tables([labourer("w", max_simultaneous_invocations=25)])
+    invoker = RecordingInvoker()
+    orch = Orchestrator(config, store.queries, store.tasks, invoker, StaticMetrics({}).for_tick)
+    scavenger = Scavenger(config, store.queries, store.tasks, RecordingNotifier())
+
+    with RequestMeter(store.models) as idle:
+        orch.tick(T0)
+        scavenger.sweep(T0)
+    print(f"\nidle labourer, one orchestrator tick + one scavenger sweep: {dict(idle.requests)}")
+    assert idle.requests == Counter({"Query": 3})  # count_running, the queue read, due
+
+    store.batch.create_many([NewTask(f"c{i}", "w", {}) for i in range(7)], T0)
+    with RequestMeter(store.models) as claiming:
+        [record] = orch.tick(T0 + 1)
+    print(f"claiming 7 tasks: {dict(claiming.requests)} (one Query is count_running)")
+    assert record.invoked == 7
+    assert claiming.requests == Counter({"Query": 2, "UpdateItem": 7})
+    done: set[str] = set()
+    complete_all(store, invoker, T0 + 2, done)
+
+    n = 25
+    with RequestMeter(store.models) as life:
+        store.batch.create_many([NewTask(f"l{i:02d}", "w", {}) for i in range(n)], T0 + 3)
+        [record] = orch.tick(T0 + 4)
+        complete_all(store, invoker, T0 + 5, done)
+    per_task = life.writes / n
+    print(f"{n} tasks, create (BatchCreator) + claim + complete: {dict(life.requests)}; "
+          f"{per_task:.2f} write requests per task")
+    assert record.invoked == n and len(done) == n + 7
+    assert life.requests["BatchWriteItem"] == 1
+    assert life.requests["UpdateItem"] == 2 * n  # one claim and one completion each
+    assert life.writes == 2 * n + 1
+    assert per_task <= 3
