@@ -4,7 +4,8 @@ Worker event (what the orchestrator sends a worker Lambda): the task's payload a
 produced it (sosw 0.7 workers read it unchanged), plus ``task_id`` and a ``sosw_core`` envelope::
 
     {...payload..., "task_id": "t-1",
-     "sosw_core": {"labourer_id": "w", "attempt": 2, "token": "…", "job_id": "j-1"}}
+     "sosw_core": {"labourer_id": "w", "attempt": 2, "token": "…", "job_id": "j-1",
+                   "deadline_at": 1700000060.0}}   # the lease end (epoch s): heartbeat before it
 
 Report event (what a worker sends the WorkerAssistant), sosw 0.7 names plus the proof::
 
@@ -43,13 +44,14 @@ class Invocation:
     attempt: int
     token: str
     job_id: str | None = None
+    deadline_at: float | None = None
 
 
 def worker_event(task: Task) -> dict[str, Any]:
     event = dict(task.payload)
     event["task_id"] = task.task_id
     event[ENVELOPE] = {"labourer_id": task.labourer_id, "attempt": task.attempts,
-                       "token": task.token, "job_id": task.job_id}
+                       "token": task.token, "job_id": task.job_id, "deadline_at": task.deadline_at}
     return event
 
 
@@ -69,6 +71,7 @@ def split_worker_event(event: Any) -> tuple[dict[str, Any], Invocation | None]:
         attempt=_int(envelope, "attempt"),
         token=_str(envelope, "token"),
         job_id=envelope.get("job_id"),
+        deadline_at=envelope.get("deadline_at"),
     )
     return payload, inv
 

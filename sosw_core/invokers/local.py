@@ -27,10 +27,12 @@ Handler = Callable[[dict[str, Any], Any], Any]
 class LocalContext:
     """The part of the Lambda context object handlers use."""
 
-    def __init__(self, function_name: str, timeout_seconds: float):
+    def __init__(self, function_name: str, timeout_seconds: float, lease_end: float | None = None):
         self.function_name = function_name
         self.aws_request_id = str(uuid.uuid4())
         self._deadline = time.monotonic() + timeout_seconds
+        if lease_end is not None:  # a worker never outlives its lease here (see LocalRuntime)
+            self._deadline = min(self._deadline, time.monotonic() + lease_end - time.time())
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
@@ -55,7 +57,9 @@ class LocalInvoker:
         if len(body.encode()) > ASYNC_PAYLOAD_LIMIT:
             raise InvokeError(function_name, f"payload is {len(body.encode())} bytes; the async "
                                              f"limit is {ASYNC_PAYLOAD_LIMIT}")
-        context = LocalContext(function_name, self.timeouts.get(function_name, 900.0))
+        envelope = event.get("sosw_core") if isinstance(event.get("sosw_core"), dict) else {}
+        lease_end = envelope.get("deadline_at") if function_name in self.timeouts else None
+        context = LocalContext(function_name, self.timeouts.get(function_name, 900.0), lease_end)
         future = self._pool.submit(self._run, handler, json.loads(body), context)
         with self._lock:
             self.invocations += 1

@@ -67,7 +67,10 @@ class LocalRuntime:
         self.tick_seconds = tick_seconds
         self.sweep_seconds = sweep_seconds
         self.gauge = ConcurrencyGauge()
-        self.invoker = LocalInvoker({}, max_workers=max_workers)
+        # Lambda kills a function at its timeout, and the lease must cover that timeout; here a
+        # worker's context runs out exactly when its lease does (``deadline_at`` in its event).
+        self.invoker = LocalInvoker({}, max_workers=max_workers, timeouts={
+            lab.function_name: float(lab.max_duration_seconds) for lab in config.labourers})
         self.orchestrator = Orchestrator(config, store.queries, store.tasks, self.invoker,
                                          self.metrics.for_tick)
         self.scavenger = Scavenger(config, store.queries, store.tasks, self.notifier)
