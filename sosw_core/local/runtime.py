@@ -74,7 +74,7 @@ class LocalRuntime:
         self.orchestrator = Orchestrator(config, store.queries, store.tasks, self.invoker,
                                          self.metrics.for_tick)
         self.scavenger = Scavenger(config, store.queries, store.tasks, self.notifier)
-        self._dispatch_lock = threading.Lock()
+        self._dispatch_locks = {lab.id: threading.Lock() for lab in config.labourers}
         self.assistant = WorkerAssistant(store.tasks, config, self.clock, chain=self._chain)
         reporter = DirectReporter(self.assistant)
         for labourer in config.labourers:
@@ -91,14 +91,17 @@ class LocalRuntime:
         self.errors: list[str] = []
 
     def _chain(self, labourer_id: str, now: float) -> int:
-        # One dispatcher at a time in this process: the running count a dispatch reads then
-        # includes every claim made before it, so the concurrency limit holds exactly.
-        with self._dispatch_lock:
+        # One dispatcher per labourer at a time in this process: the running count a dispatch
+        # reads then includes every claim made before it, so the concurrency limit holds exactly.
+        with self._dispatch_locks[labourer_id]:
             return self.orchestrator.dispatch_one_labourer(labourer_id, now)
 
     def tick(self) -> None:
-        with self._dispatch_lock:
-            self.orchestrator.tick(self.clock.now())
+        """One orchestrator tick, labourer by labourer, each under its dispatch lock."""
+        now = self.clock.now()
+        for labourer in self.config.labourers:
+            with self._dispatch_locks[labourer.id]:
+                self.orchestrator.dispatch_labourer(labourer.id, now)
 
     def sweep(self) -> None:
         self.scavenger.sweep(self.clock.now())

@@ -46,6 +46,7 @@ CLOSED_INDEX = "closed"
 # to it.
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 30
+MAX_POOL_CONNECTIONS = 64  # one client serves every thread (ingest writers, local workers)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def _meta(table_name: str, dynamodb: DynamoDBConfig) -> type:
         "max_retry_attempts": dynamodb.max_retry_attempts,
         "connect_timeout_seconds": CONNECT_TIMEOUT_SECONDS,
         "read_timeout_seconds": READ_TIMEOUT_SECONDS,
+        "max_pool_connections": MAX_POOL_CONNECTIONS,
     }
     if dynamodb.region:
         attrs["region"] = dynamodb.region
@@ -153,6 +155,8 @@ def build_models(tables: TablesConfig, dynamodb: DynamoDBConfig) -> Models:
         updated_at = NumberAttribute()
         error = UnicodeAttribute(null=True)
         expires_at = TTLAttribute(null=True)
+        as_of = UnicodeAttribute(null=True)  # the plan's "today" (ISO date): continuations re-plan the same dates
+        chunkable_attrs = ListAttribute(of=UnicodeAttribute, null=True)  # the variant's levels at start
 
     TaskModel.__name__ = TaskModel.__qualname__ = "TaskModel"
     JobModel.__name__ = JobModel.__qualname__ = "JobModel"

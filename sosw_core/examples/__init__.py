@@ -1,0 +1,1 @@
+"""Example workers shipped with the library (used by ``sosw-core demo``)."""

@@ -1,0 +1,352 @@
+"""The Scheduler: turn a job into its tasks, exactly once, within Lambda's time limit.
+
+One call of :meth:`Ingestor.handle` is one invocation (the clock is read once, ``now``):
+
+1. **plan** (pure, nothing written): parse the envelope, check the labourer is configured, the
+   labourer's JSON Schema (every violation listed), the chunking rules, and every payload's size
+   in a dry pass over the plan, which also counts ``total``. An invalid job writes nothing.
+2. **start** the job record (guarded put, see :mod:`sosw_core.store.job_store`). If it exists:
+   DONE/FAILED → a duplicate, nothing written; INGESTING with a live lease → a duplicate
+   delivery, no-op; no owner or an expired lease → ``take_over`` and resume at ``cursor``.
+3. **write pages** of ``page_size`` tasks in plan order, each as 25-item BatchWriteItems with
+   ``writers`` requests in flight, then ``advance`` the cursor (fenced: owner and old cursor).
+   Task ``n`` of job ``j`` has the id ``j_000000n``, so a page re-written is the same rows.
+4. Before each page: if less than ``time_margin_seconds`` of Lambda time is left, ``hand_over``
+   (owner → none) and invoke ``{"continue_job": id}`` asynchronously; the continuation is a
+   new invocation that takes over and resumes at the cursor. Then ``finish`` with ``total``.
+
+Why only the first page after a take-over is checked for existing rows (BatchGetItem): a
+fresh job's ids cannot exist (its record did not), and a previous owner only ever wrote the
+page right after the cursor it last saved before it stopped. A page that is re-written blindly
+would reset tasks already claimed to QUEUED, so that page is checked and only missing ids are
+written; checking continues while a checked page still finds rows (robust to a page size
+changed by a deploy), and stops at the first page with none.
+
+Plans are stable across invocations: the job is kept in its record in canonical form (keys
+sorted), with the plan's date (``as_of``) and chunkable levels, and every invocation plans from
+that record. The same job re-sent with its keys in another order has the same id and plan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+from sosw_core.clock import Clock
+from sosw_core.config.model import SchedulerConfig, SoswConfig
+from sosw_core.errors import ConfigError, InvalidJob, InvalidTask, SoswError, UnknownLabourer
+from sosw_core.invokers.base import Invoker
+from sosw_core.scheduler.chunking import iter_task_payloads, validate
+from sosw_core.scheduler.job import Job, canonical_job_id, parse_job
+from sosw_core.store.batch import WRITE_BATCH, BatchCreator, chunks
+from sosw_core.store.job_store import JobRecord, JobState, JobStore
+from sosw_core.task import NewTask, encode_payload
+
+logger = logging.getLogger(__name__)
+
+CONTINUE_KEY = "continue_job"
+PAGE_SIZE = 500
+WRITERS = 4
+JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,180}$")  # + "_0000000" stays a valid task id
+MAX_JOB_BYTES = 300 * 1024  # the job is kept in its record; DynamoDB items are at most 400 KB
+LEASE_SLACK_SECONDS = 30.0  # a lease outlives its invocation's hard deadline by this much
+NO_CONTEXT_LEASE_SECONDS = 900.0 + LEASE_SLACK_SECONDS
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class PlanChanged(SoswError):
+    """Re-planning a job from its record gave another number of tasks (the code changed)."""
+
+
+class SchemaViolations(InvalidJob):
+    """The job breaks its labourer's JSON Schema; ``violations`` lists every (path, message)."""
+
+    def __init__(self, labourer_id: str, violations: tuple[tuple[str, str], ...]):
+        self.violations = violations
+        listed = "; ".join(f"{path}: {message}" for path, message in violations)
+        super().__init__("job", f"breaks the JSON Schema of labourer {labourer_id!r} "
+                                f"({len(violations)} violations): {listed}")
+
+
+class SchemaValidators:
+    """Optional JSON Schemas per labourer, checked against the job body (envelope keys removed)."""
+
+    def __init__(self, schemas: Mapping[str, dict]):
+        self._validators: dict[str, Any] = {}
+        if not schemas:
+            return
+        try:
+            import jsonschema
+        except ImportError as exc:
+            raise ConfigError("schemas", "JSON Schemas are configured but the jsonschema package is "
+                                         "missing: pip install 'sosw-core[schema]'") from exc
+        for labourer_id, schema in schemas.items():
+            cls = jsonschema.validators.validator_for(schema)
+            try:
+                cls.check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                raise ConfigError(f"schemas.{labourer_id}", f"is not a valid JSON Schema: {exc.message}") from exc
+            self._validators[labourer_id] = cls(schema)
+
+    def check(self, labourer_id: str, body: dict[str, Any]) -> None:
+        validator = self._validators.get(labourer_id)
+        if validator is None:
+            return
+        errors = sorted(validator.iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        if errors:
+            raise SchemaViolations(labourer_id, tuple((e.json_path, e.message) for e in errors))
+
+
+def load_schemas(folder: Path) -> dict[str, dict]:
+    """``<folder>/<labourer_id>.json`` files as a mapping (an absent folder: no schemas)."""
+    schemas: dict[str, dict] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            schemas[path.stem] = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ConfigError(f"schemas.{path.stem}", f"{path} is not valid JSON: {exc}") from exc
+    return schemas
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated job, ready to ingest: pure data, and its tasks as a lazy generator."""
+
+    job_id: str
+    job: Job  # canonical: every mapping's keys sorted
+    chunkable_attrs: tuple[str, ...]
+    as_of: date
+
+    @property
+    def labourer_id(self) -> str:
+        return self.job.labourer_id
+
+    def payloads(self) -> Iterator[dict[str, Any]]:
+        return iter_task_payloads(self.job, self.chunkable_attrs, self.as_of)
+
+    def tasks(self, start: int = 0) -> Iterator[NewTask]:
+        for position, payload in enumerate(islice(self.payloads(), start, None), start):
+            yield NewTask(task_id(self.job_id, position), self.labourer_id, payload, job_id=self.job_id)
+
+
+@dataclass(frozen=True)
+class PageDone:
+    """Progress after one page (what the ``on_page`` hook receives)."""
+
+    job_id: str
+    cursor: int
+    total: int
+    written: int  # by this invocation so far
+    skipped: int  # found existing when checked
+
+
+def task_id(job_id: str, position: int) -> str:
+    return f"{job_id}_{position:07d}"
+
+
+def canonical(job: Job) -> Job:
+    """The job with every mapping's keys sorted, so that key order never changes the plan."""
+    body = json.loads(json.dumps(job.body, sort_keys=True))
+    return Job(labourer_id=job.labourer_id, body=body, job_schema_name=job.job_schema_name,
+               job_id=job.job_id)
+
+
+def plan_job(event: Any, scheduler: SchedulerConfig, as_of: date, *,
+             schemas: SchemaValidators | None = None) -> Plan:
+    """Parse and validate a job (nothing is written); raises InvalidJob naming the path."""
+    job = canonical(parse_job(event))
+    if schemas is not None:
+        schemas.check(job.labourer_id, job.body)
+    chunkable_attrs = scheduler.chunkable_attrs(job.job_schema_name)
+    if chunkable_attrs is None:
+        known = ", ".join(name for name, _ in scheduler.job_schema_variants)
+        raise InvalidJob("job_schema_name", f"no variant named {job.job_schema_name!r} is configured "
+                                            f"(known: {known})")
+    validate(job, chunkable_attrs, as_of)
+    body_json = json.dumps(job.body, sort_keys=True)
+    if len(body_json.encode()) > MAX_JOB_BYTES:
+        raise InvalidJob("job", f"is {len(body_json.encode())} bytes; the limit is {MAX_JOB_BYTES}")
+    if job.job_id is not None:
+        if not isinstance(job.job_id, str) or not JOB_ID_PATTERN.match(job.job_id):
+            raise InvalidJob("job_id", f"must be 1-180 characters of A-Z a-z 0-9 _ . : - (got {job.job_id!r})")
+        job_id = job.job_id
+    else:
+        job_id = f"{canonical_job_id(job)}-{as_of.isoformat()}"
+    return Plan(job_id=job_id, job=job, chunkable_attrs=tuple(chunkable_attrs), as_of=as_of)
+
+
+def count_checked(plan: Plan, max_payload_bytes: int) -> int:
+    """The dry pass: every payload's size is checked, and the tasks are counted (streaming)."""
+    total = 0
+    for position, payload in enumerate(plan.payloads()):
+        size = len(encode_payload(payload).encode())
+        if size > max_payload_bytes:
+            raise InvalidJob(f"task {position}", f"payload is {size} bytes; the limit is {max_payload_bytes}")
+        total += 1
+    return total
+
+
+def plan_from_record(record: JobRecord) -> Plan:
+    job = Job(labourer_id=record.labourer_id, body=record.job or {}, job_schema_name=None,
+              job_id=record.job_id)
+    return Plan(job_id=record.job_id, job=job, chunkable_attrs=record.chunkable_attrs,
+                as_of=date.fromisoformat(record.as_of or "1970-01-01"))
+
+
+@dataclass
+class _Run:
+    """The mutable progress of one invocation on one job (read by the error boundary)."""
+
+    plan: Plan
+    owner: str
+    cursor: int
+    total: int
+    now: float
+    lease: float
+    written: int = 0
+    skipped: int = 0
+
+    def result(self, state: str, **extra: Any) -> dict[str, Any]:
+        return {"job_id": self.plan.job_id, "labourer_id": self.plan.labourer_id, "state": state,
+                "cursor": self.cursor, "total": self.total, "written": self.written,
+                "skipped": self.skipped, "duplicate": False, **extra}
+
+
+class Ingestor:
+    """Ingests Scheduler jobs; ``handle`` takes a job event or ``{"continue_job": job_id}``."""
+
+    def __init__(self, config: SoswConfig, jobs: JobStore, batch: BatchCreator, invoker: Invoker,
+                 clock: Clock, *, schemas: Mapping[str, dict] | None = None, page_size: int = PAGE_SIZE,
+                 writers: int = WRITERS, on_page: Callable[[PageDone], None] | None = None,
+                 new_owner: Callable[[], str] = lambda: uuid.uuid4().hex):
+        self.config = config
+        self.jobs = jobs
+        self.batch = batch
+        self.invoker = invoker
+        self.clock = clock
+        self.schemas = SchemaValidators(schemas or {})
+        self.page_size = page_size
+        self.writers = writers
+        self.on_page = on_page or (lambda progress: None)
+        self.new_owner = new_owner
+
+    def plan(self, event: Any, as_of: date) -> Plan:
+        plan = plan_job(event, self.config.scheduler, as_of, schemas=self.schemas)
+        try:
+            self.config.labourer(plan.labourer_id)
+        except UnknownLabourer as exc:
+            # Tasks that no orchestrator dispatches would be stranded: refuse the job instead.
+            raise InvalidJob("lambda_name", exc.rule) from exc
+        return plan
+
+    def handle(self, event: Any, context: LambdaContext | None = None, *,
+               as_of: date | None = None) -> dict[str, Any]:
+        now = self.clock.now()
+        owner = self.new_owner()
+        lease = (NO_CONTEXT_LEASE_SECONDS if context is None
+                 else context.get_remaining_time_in_millis() / 1000 + LEASE_SLACK_SECONDS)
+        if isinstance(event, dict) and CONTINUE_KEY in event:
+            return self._resume(str(event[CONTINUE_KEY]), owner, now, lease, context)
+        plan = self.plan(event, as_of or datetime.fromtimestamp(now, UTC).date())
+        total = count_checked(plan, self.config.scheduler.max_payload_bytes)
+        record = self.jobs.start(plan.job_id, plan.labourer_id, json.dumps(plan.job.body), owner, now,
+                                 lease, total=total, as_of=plan.as_of.isoformat(),
+                                 chunkable_attrs=plan.chunkable_attrs)
+        if record is None:
+            return self._resume(plan.job_id, owner, now, lease, context)
+        logger.info("job started", extra={"job_id": plan.job_id, "labourer_id": plan.labourer_id,
+                                          "total": total})
+        return self._run(_Run(plan, owner, 0, total, now, lease), context, check=False)
+
+    def _resume(self, job_id: str, owner: str, now: float, lease: float,
+                context: LambdaContext | None) -> dict[str, Any]:
+        """An existing job: a duplicate unless it is INGESTING and nobody holds a live lease."""
+        record = self.jobs.get(job_id)
+        if record is None:
+            raise InvalidJob(CONTINUE_KEY, f"no job with job_id {job_id!r}")
+        if record.state is JobState.INGESTING:
+            taken = self.jobs.take_over(job_id, owner, now, lease)
+            if taken is not None:
+                logger.info("job resumed", extra={"job_id": job_id, "cursor": taken.cursor})
+                run = _Run(plan_from_record(taken), owner, taken.cursor, taken.total or 0, now, lease)
+                return self._run(run, context, check=True)
+            record = self.jobs.get(job_id) or record
+        return {**record.summary(), "duplicate": True}
+
+    def _run(self, run: _Run, context: LambdaContext | None, *, check: bool) -> dict[str, Any]:
+        """The per-job error boundary: record what happened to the job, then re-raise."""
+        try:
+            return self._write(run, context, check)
+        except (InvalidJob, InvalidTask, PlanChanged) as exc:
+            self.jobs.fail(run.plan.job_id, run.owner, f"{type(exc).__name__}: {exc}", run.now)
+            raise
+        except Exception as exc:
+            # Transient (throttling, network): give the lease back so Lambda's retry resumes.
+            self.jobs.hand_over(run.plan.job_id, run.owner, run.cursor, run.now,
+                                error=f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _write(self, run: _Run, context: LambdaContext | None, check: bool) -> dict[str, Any]:
+        job_id = run.plan.job_id
+        tasks = run.plan.tasks(run.cursor)
+        pool = ThreadPoolExecutor(self.writers, thread_name_prefix="sosw-ingest")
+        try:
+            while run.cursor < run.total:
+                if self._out_of_time(context):
+                    return self._continue(run)
+                page = list(islice(tasks, self.page_size))
+                if not page:
+                    raise PlanChanged(f"job {job_id!r} planned {run.cursor} tasks, {run.total} expected")
+                found = self._write_page(pool, page, run.now, check)
+                check = found > 0
+                if not self.jobs.advance(job_id, run.owner, run.cursor, run.cursor + len(page), run.now,
+                                         run.lease):
+                    logger.warning("job lease lost: stopping", extra={"job_id": job_id, "cursor": run.cursor})
+                    return run.result("lease_lost")
+                run.cursor += len(page)
+                run.written += len(page) - found
+                run.skipped += found
+                self.on_page(PageDone(job_id, run.cursor, run.total, run.written, run.skipped))
+        finally:
+            # after an error, requests not yet started are dropped, those in flight are awaited
+            pool.shutdown(wait=True, cancel_futures=True)
+        if next(tasks, None) is not None:
+            raise PlanChanged(f"job {job_id!r} planned more than the {run.total} tasks expected")
+        if not self.jobs.finish(job_id, run.owner, run.total, run.now):
+            return run.result("lease_lost")
+        logger.info("job done", extra={"job_id": job_id, "total": run.total})
+        return run.result(JobState.DONE.value)
+
+    def _write_page(self, pool: ThreadPoolExecutor, page: list[NewTask], now: float, check: bool) -> int:
+        """Write the page's missing tasks; the number that existed already (0 unless checked)."""
+        existing = self.batch.existing_ids([t.task_id for t in page]) if check else set()
+        rows = [self.batch.store.new_row(t, now) for t in page if t.task_id not in existing]
+        futures = [pool.submit(self.batch.write_rows, batch) for batch in chunks(rows, WRITE_BATCH)]
+        for future in futures:
+            future.result()  # the first error propagates once every request in flight is done
+        return len(existing)
+
+    def _out_of_time(self, context: LambdaContext | None) -> bool:
+        if context is None:
+            return False
+        return context.get_remaining_time_in_millis() < self.config.scheduler.time_margin_seconds * 1000
+
+    def _continue(self, run: _Run) -> dict[str, Any]:
+        """Hand over first, then invoke: the continuation must find the job without an owner."""
+        if not self.jobs.hand_over(run.plan.job_id, run.owner, run.cursor, run.now):
+            return run.result("lease_lost")
+        self.invoker.invoke(self.config.scheduler_function, {CONTINUE_KEY: run.plan.job_id})
+        logger.info("job continued", extra={"job_id": run.plan.job_id, "cursor": run.cursor})
+        return run.result("continued")

@@ -1,0 +1,303 @@
+"""The Scheduler's ingestion on moto: job record guards, duplicates, continuations, crashes, zombies."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sosw_core.clock import FixedClock
+from sosw_core.config import SchedulerConfig
+from sosw_core.errors import ConfigError, InvalidJob
+from sosw_core.scheduler.ingest import Ingestor, SchemaViolations, load_schemas, plan_job
+from sosw_core.store import create_tables, open_store
+from sosw_core.store.batch import BatchCreator
+from sosw_core.store.job_store import JobState, JobStore
+from sosw_core.task import TaskState
+from tests.support import labourer, make_config
+
+LEVELS = ("section", "store", "product")
+SCHEDULER = SchedulerConfig(job_schema_variants=(("default", LEVELS), ("flat", ("item",))),
+                            time_margin_seconds=30)
+AS_OF = date(2019, 1, 31)
+START = 1_699_920_000.0 + 3_600  # 2023-11-14T01:00Z: tests that wait for a lease stay on one day
+
+
+class RecordingInvoker:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def invoke(self, function_name: str, event: dict) -> None:
+        self.calls.append((function_name, event))
+
+
+class RunsOut:
+    """A Lambda context with plenty of time for ``checks`` reads, then less than the margin."""
+
+    def __init__(self, checks: int):
+        self.left = checks
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.left -= 1
+        return 600_000 if self.left >= 0 else 5_000
+
+
+class Crash(BaseException):
+    """Stands for the process dying: not an Exception, so no error boundary sees it."""
+
+
+class FaultyBatch(BatchCreator):
+    """Runs ``fault`` just before the ``at``-th BatchWriteItem group of this creator."""
+
+    def __init__(self, store, at: int, fault):
+        super().__init__(store)
+        self.at, self.fault, self.calls = at, fault, 0
+
+    def write_rows(self, rows):
+        self.calls += 1
+        if self.calls == self.at:
+            self.fault()
+        super().write_rows(rows)
+
+
+@pytest.fixture
+def env():
+    with mock_aws():
+        config = make_config(None, labourers=(labourer("w"),), scheduler=SCHEDULER)
+        store = open_store(config)
+        create_tables(store.models)
+        yield config, store
+
+
+def ingestor(env, clock, *, batch=None, invoker=None, **kwargs) -> Ingestor:
+    config, store = env
+    return Ingestor(config, JobStore(store.models), batch or store.batch, invoker or RecordingInvoker(),
+                    clock, writers=2, **kwargs)
+
+
+def flat_job(n: int, **extra) -> dict:
+    return {"lambda_name": "w", "sections": [f"s{i}" for i in range(n)], "isolate_sections": True, **extra}
+
+
+def scan_count(store) -> int:
+    """Task rows by a Scan with Select=COUNT (pynamodb's row-by-row scan is slow on moto)."""
+    client = boto3.client("dynamodb")
+    return sum(page["Count"] for page in client.get_paginator("scan").paginate(
+        TableName=store.models.task.Meta.table_name, Select="COUNT"))
+
+
+def job_rows(env) -> int:
+    return sum(1 for _ in env[1].models.job.scan())
+
+
+# -- the job record's guards ------------------------------------------------------------------
+def test_job_record_guards(env):
+    jobs = JobStore(env[1].models)
+    assert jobs.start("j", "w", '{"a": 1}', "A", 100.0, 60, total=10) is not None
+    assert jobs.start("j", "w", '{"a": 1}', "B", 100.0, 60) is None  # exists
+    assert jobs.take_over("j", "B", 150.0, 60) is None  # A's lease is live
+    assert jobs.take_over("j", "B", 161.0, 60).owner == "B"  # expired: B takes over
+    # zombie fencing: A's advance fails, B's succeeds; A cannot release or fail B's job either
+    assert not jobs.advance("j", "A", 0, 5, 162.0, 60)
+    assert not jobs.hand_over("j", "A", 0, 162.0)
+    assert not jobs.fail("j", "A", "boom", 162.0)
+    assert jobs.advance("j", "B", 0, 5, 162.0, 60)
+    assert not jobs.advance("j", "B", 0, 5, 162.0, 60)  # stale cursor
+    assert not jobs.finish("j", "B", 10, 163.0)  # cursor is 5 of 10: not all written
+    assert jobs.hand_over("j", "B", 5, 163.0)
+    assert jobs.take_over("j", "C", 163.0, 60).cursor == 5  # no owner: taken over at once
+    assert jobs.advance("j", "C", 5, 10, 164.0, 60) and jobs.finish("j", "C", 10, 165.0)
+    record = jobs.get("j")
+    assert (record.state, record.cursor, record.total, record.owner) == (JobState.DONE, 10, 10, None)
+    assert jobs.take_over("j", "D", 10_000.0, 60) is None  # done jobs are never taken over
+    assert [r.job_id for r in jobs.list_jobs(state=JobState.DONE)] == ["j"]
+    assert jobs.list_jobs()[0].job is None  # listings leave the body out
+    assert jobs.get("missing") is None
+
+
+# -- fresh jobs and duplicates ----------------------------------------------------------------
+def test_fresh_job_then_duplicates_in_any_key_order(env):
+    clock = FixedClock(START)
+    job = flat_job(250, custom={"b": 1, "a": 2})
+    first = ingestor(env, clock, page_size=100).handle(job)
+    assert (first["state"], first["total"], first["written"], first["duplicate"]) == ("done", 250, 250, False)
+    assert scan_count(env[1]) == 250
+    reordered = json.loads(json.dumps(job, sort_keys=True))  # same job, keys in another order
+    reordered = dict(reversed(list(reordered.items())))
+    again = ingestor(env, clock).handle(json.dumps({"job": reordered}))
+    assert again["duplicate"] and again["job_id"] == first["job_id"] and again["state"] == "done"
+    assert scan_count(env[1]) == 250 and job_rows(env) == 1
+
+
+def test_task_ids_and_payloads_follow_the_plan(env):
+    result = ingestor(env, FixedClock(START)).handle({**flat_job(3), "job_id": "nightly-2019.01.31"})
+    task = env[1].tasks.get("nightly-2019.01.31_0000001")
+    assert result["job_id"] == "nightly-2019.01.31"
+    assert task.payload["sections"] == ["s1"] and task.job_id == "nightly-2019.01.31"
+    assert task.state is TaskState.QUEUED
+
+
+def test_duplicate_delivery_while_ingesting_is_a_no_op(env):
+    clock = FixedClock(START)
+    outcome = {}
+    batch = FaultyBatch(env[1].tasks, at=3, fault=lambda: outcome.update(
+        dup=ingestor(env, clock).handle(flat_job(300))))  # arrives while page 0 is being written
+    done = ingestor(env, clock, batch=batch, page_size=100).handle(flat_job(300))
+    assert outcome["dup"]["duplicate"] and outcome["dup"]["state"] == "ingesting"
+    assert done["state"] == "done" and scan_count(env[1]) == 300
+
+
+# -- invalid jobs write nothing ---------------------------------------------------------------
+@pytest.mark.parametrize("event, path", [
+    ("{not json", None),
+    ({"sections": ["a"]}, "lambda_name"),
+    ({"lambda_name": "nobody", "x": 1}, "lambda_name"),
+    ({"lambda_name": "w", "job_schema_name": "nope"}, "job_schema_name"),
+    ({"lambda_name": "w", "job_id": "bad id/with slash"}, "job_id"),
+    ({"lambda_name": "w", "sections": {"a": None}, "blob": "x" * 320_000}, "job"),
+])
+def test_invalid_jobs_write_nothing(env, event, path):
+    with pytest.raises(InvalidJob) as err:
+        ingestor(env, FixedClock(START)).handle(event)
+    if path is not None:
+        assert err.value.path == path
+    assert scan_count(env[1]) == 0 and job_rows(env) == 0
+
+
+def test_oversized_payload_writes_nothing(env):
+    config, store = env
+    small = make_config(None, labourers=(labourer("w"),),
+                        scheduler=SchedulerConfig(job_schema_variants=SCHEDULER.job_schema_variants,
+                                                  max_payload_bytes=2_000))
+    job = {"lambda_name": "w", "isolate_sections": True,
+           "sections": {"a": None, "b": {"big": "x" * 3_000}}}
+    with pytest.raises(InvalidJob) as err:
+        Ingestor(small, JobStore(store.models), store.batch, RecordingInvoker(), FixedClock(START)).handle(job)
+    assert err.value.path == "task 1" and "3" in err.value.rule
+    assert scan_count(store) == 0 and job_rows(env) == 0
+
+
+def test_schema_violations_are_all_listed_and_nothing_written(env):
+    schema = {"type": "object", "required": ["period"],
+              "properties": {"sections": {"type": "array", "items": {"type": "string", "pattern": "^s"}},
+                             "period": {"type": "string"}}}
+    job = {"lambda_name": "w", "sections": ["s1", "x2", 3]}
+    with pytest.raises(SchemaViolations) as err:
+        ingestor(env, FixedClock(START), schemas={"w": schema}).handle(job)
+    paths = [path for path, _ in err.value.violations]
+    assert sorted(paths) == ["$", "$.sections[1]", "$.sections[2]"]
+    assert "'period' is a required property" in str(err.value)
+    assert scan_count(env[1]) == 0 and job_rows(env) == 0
+
+
+def test_schema_without_jsonschema_is_a_clear_config_error(monkeypatch, env):
+    monkeypatch.setitem(sys.modules, "jsonschema", None)
+    with pytest.raises(ConfigError, match="sosw-core\\[schema\\]"):
+        ingestor(env, FixedClock(START), schemas={"w": {"type": "object"}})
+    ingestor(env, FixedClock(START), schemas={})  # no schema configured: jsonschema not needed
+
+
+def test_load_schemas(tmp_path):
+    (tmp_path / "w.json").write_text('{"type": "object"}')
+    assert load_schemas(tmp_path) == {"w": {"type": "object"}}
+    assert load_schemas(tmp_path / "absent") == {}
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ConfigError, match="bad"):
+        load_schemas(tmp_path)
+
+
+def test_plan_is_the_same_for_any_key_order():
+    job = {"lambda_name": "w", "isolate_sections": True,
+           "sections": {"b": {"stores": ["y", "x"]}, "a": None, "c": {"k": 1, "j": 2}}}
+    shuffled = {"sections": {"c": {"j": 2, "k": 1}, "a": None, "b": {"stores": ["y", "x"]}},
+                "isolate_sections": True, "lambda_name": "w"}
+    one, two = plan_job(job, SCHEDULER, AS_OF), plan_job(shuffled, SCHEDULER, AS_OF)
+    assert one.job_id == two.job_id
+    assert list(one.payloads()) == list(two.payloads())
+
+
+# -- continuations, crashes and zombies -------------------------------------------------------
+def drive(env, clock, event, context_checks: int, **kwargs) -> tuple[dict, int]:
+    """Run a job to the end, feeding each continuation back; the result and the invocations."""
+    invoker = RecordingInvoker()
+    result = ingestor(env, clock, invoker=invoker, **kwargs).handle(event, RunsOut(context_checks))
+    invocations = 1
+    while result["state"] == "continued":
+        (function, event), = invoker.calls
+        assert function == env[0].scheduler_function and "continue_job" in event
+        invoker.calls.clear()
+        clock.advance(1)
+        result = ingestor(env, clock, invoker=invoker, **kwargs).handle(event, RunsOut(context_checks))
+        invocations += 1
+    return result, invocations
+
+
+def test_continuation_until_done(env):
+    clock = FixedClock(START)
+    # each invocation reads the context once for its lease, then once per page: 4 pages each
+    result, invocations = drive(env, clock, flat_job(525), context_checks=5, page_size=25)
+    assert result["state"] == "done" and invocations == 6  # 4 pages per invocation, 21 pages
+    assert scan_count(env[1]) == 525
+    record = JobStore(env[1].models).get(result["job_id"])
+    assert (record.state, record.cursor, record.total) == (JobState.DONE, 525, 525)
+
+
+def test_crash_mid_page_then_redelivery_loses_and_duplicates_nothing(env):
+    config, store = env
+    clock = FixedClock(START)
+
+    def crash():
+        raise Crash()
+
+    batch = FaultyBatch(store.tasks, at=7, fault=crash)  # page 1 (100..199) is partly written
+    with pytest.raises(Crash):
+        ingestor(env, clock, batch=batch, page_size=100).handle(flat_job(450))
+    written = scan_count(store)
+    assert 100 < written < 200
+    record, = JobStore(store.models).list_jobs()
+    assert record.cursor == 100 and record.owner is not None
+    claimed = store.tasks.claim(f"{record.job_id}_0000101", 0, config.labourer("w"), clock.now())
+    assert claimed is not None
+    # before the lease runs out a re-delivery is a no-op; after it, it resumes at the cursor
+    assert ingestor(env, clock).handle(flat_job(450))["duplicate"]
+    clock.advance(10_000)
+    result = ingestor(env, clock, page_size=100).handle(flat_job(450))
+    assert result["state"] == "done" and result["skipped"] == written - 100
+    assert scan_count(store) == 450
+    assert store.tasks.get(f"{record.job_id}_0000101").state is TaskState.INVOKED  # not reset
+
+
+def test_error_releases_the_lease_for_an_immediate_retry(env):
+    clock = FixedClock(START)
+
+    def boom():
+        raise RuntimeError("network down")
+
+    batch = FaultyBatch(env[1].tasks, at=5, fault=boom)
+    with pytest.raises(RuntimeError):
+        ingestor(env, clock, batch=batch, page_size=100).handle(flat_job(300))
+    jobs = JobStore(env[1].models)
+    record = jobs.list_jobs()[0]
+    assert record.owner is None and "network down" in record.error
+    result = ingestor(env, clock, page_size=100).handle(flat_job(300))  # Lambda's retry, same instant
+    assert result["state"] == "done" and scan_count(env[1]) == 300
+
+
+def test_zombie_is_fenced_after_take_over(env):
+    clock = FixedClock(START)
+    seen = {}
+
+    def stall_then_lose_the_lease():
+        clock.advance(10_000)  # the zombie stalled past its lease; a re-delivery takes over
+        seen["other"] = ingestor(env, clock, page_size=100).handle(flat_job(600))
+
+    batch = FaultyBatch(env[1].tasks, at=6, fault=stall_then_lose_the_lease)
+    zombie = ingestor(env, clock, batch=batch, page_size=100).handle(flat_job(600))
+    assert seen["other"]["state"] == "done"
+    assert zombie["state"] == "lease_lost" and zombie["cursor"] == 100  # stopped after its page
+    assert batch.calls <= 8  # it wrote no page after the one in flight
+    assert scan_count(env[1]) == 600
