@@ -8,7 +8,7 @@ SOSW := $(BIN)/sosw-core
 VENV_SOSW07 ?= .venv-sosw07
 SOSW07_STAMP := $(VENV_SOSW07)/.installed
 
-.PHONY: help venv dynamodb-local run test test-unit test-integration lint bench bench-smoke chaos clean
+.PHONY: help venv dynamodb-local run test test-unit test-integration lint bench bench-smoke package deploy chaos clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -27,8 +27,16 @@ dynamodb-local: $(STAMP)  ## fetch DynamoDB Local once into ~/.cache/sosw-core
 run: dynamodb-local  ## run the main job: a local deployment working through an example job
 	$(SOSW) demo
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff and cfn-lint
 	$(BIN)/ruff check sosw_core essentials workers tests bench
+	$(BIN)/cfn-lint cloudformation/*.yaml
+
+STAGE ?= dev
+package: $(STAMP)  ## build build/layer.zip and build/functions.zip (reproducible)
+	$(SOSW) package --out build
+
+deploy: $(STAMP)  ## deploy to AWS: make deploy STAGE=dev BUCKET=my-artifacts
+	$(SOSW) deploy --stage $(STAGE) --bucket $(BUCKET)
 
 test: dynamodb-local lint  ## all tests (unit on moto, integration on DynamoDB Local)
 	$(BIN)/pytest -q

@@ -2,8 +2,30 @@
 
 Actions (sosw 0.7 names): ``mark_task_as_completed``, ``mark_task_as_failed``, plus
 ``heartbeat``. Every report carries the task's token (see :mod:`sosw_core.events`), so a
-function that may invoke the assistant still cannot close or fail someone else's task. Reports
-are idempotent: a duplicate (Lambda delivers async events at least once) changes nothing.
+function that may invoke the assistant still cannot close or fail someone else's task.
+
+Rules, in the order they are checked (nothing is written until all of them pass):
+
+1. the event parses (:func:`~sosw_core.events.parse_report`), else ``InvalidEvent`` naming the field;
+2. the labourer is configured, else ``UnknownLabourer``;
+3. the store's guarded write decides: ``TaskNotFound`` (no row is ever created by a report),
+   ``ReportRejected`` (wrong token, or a completion of a dead task), or an outcome:
+
+   ======================  =============================================================
+   outcome                 meaning
+   ======================  =============================================================
+   ``applied``             this report changed the task
+   ``duplicate``           the same completion was already applied (Lambda delivers
+                           async events at least once): nothing changed
+   ``stale``               a failure/heartbeat of an attempt that is no longer current
+                           (its lease expired, or the task closed): nothing changed
+   ======================  =============================================================
+
+Completion chaining: after an *applied* completion of a labourer with
+``chain_on_completion``, the ``chain(labourer_id, now)`` callable (the Orchestrator's
+``dispatch_one_labourer``) starts the next tasks at once instead of at the next tick. A chain
+failure is logged and named in the response; the completion stays applied, and the next
+orchestrator tick dispatches instead.
 """
 
 from __future__ import annotations
@@ -13,17 +35,38 @@ from collections.abc import Callable
 from typing import Any
 
 from sosw_core.clock import Clock
-from sosw_core.config.model import SoswConfig
+from sosw_core.config.model import LabourerConfig, SoswConfig
 from sosw_core.events import Action, Report, parse_report
 from sosw_core.store.task_store import Outcome, TaskStore
+from sosw_core.task import TaskState
 
 logger = logging.getLogger(__name__)
 
 # chain(labourer_id, now) -> tasks invoked; e.g. Orchestrator.dispatch_one_labourer
 Chain = Callable[[str, float], int]
 
+# TaskStore.fail keeps at most this many characters of the message.
+STORED_MESSAGE_CHARS = 2000
+# Of those, the error message itself keeps at most this many; the rest is the traceback's tail
+# (its last lines name the exception and where it was raised: the part worth keeping).
+MESSAGE_HEAD_CHARS = 600
+
+
+def failure_text(message: str, traceback: str, limit: int = STORED_MESSAGE_CHARS) -> str:
+    """The error message, then as much of the traceback's *end* as fits in ``limit`` characters."""
+    if not traceback:
+        return message[:limit]
+    head = message[:MESSAGE_HEAD_CHARS]
+    room = limit - len(head) - 1
+    if room <= 0:
+        return head[:limit]
+    tail = traceback if len(traceback) <= room else "…" + traceback[-(room - 1):]
+    return f"{head}\n{tail}"
+
 
 class WorkerAssistant:
+    """Applies worker reports to the task store. Thread-safe as long as ``chain`` is."""
+
     def __init__(self, store: TaskStore, config: SoswConfig, clock: Clock, chain: Chain | None = None):
         self.store = store
         self.config = config
@@ -31,41 +74,54 @@ class WorkerAssistant:
         self.chain = chain
 
     def handle(self, event: Any) -> dict[str, Any]:
-        """Validate and apply one report; the result names the outcome and the task's state.
+        """Validate and apply one report event.
 
-        Raises InvalidEvent (malformed), UnknownLabourer, TaskNotFound or ReportRejected
-        (bad token, dead task); none of them changes the task.
+        Returns ``{"task_id", "action", "outcome", "state"}`` (``state`` is the task's state
+        after an applied change, ``"completed"`` for a duplicate completion, None when a stale
+        report left the task as it was), plus ``chained``/``chain_error`` after chaining.
+        Raises InvalidEvent, UnknownLabourer, TaskNotFound or ReportRejected; none of them
+        changes any row.
         """
         report = parse_report(event)
-        inv = report.invocation
-        labourer = self.config.labourer(inv.labourer_id)
-        now = self.clock.now()
-        state = None
-        chained = 0
-        if report.action is Action.COMPLETED:
-            outcome = self.store.complete(inv.task_id, inv.token, inv.attempt, now,
-                                          result=report.result, stats=report.stats)
-            state = "completed"
-            if outcome is Outcome.APPLIED and labourer.chain_on_completion and self.chain:
-                chained = self.chain(labourer.id, now)
-        elif report.action is Action.FAILED:
-            message = report.error_message
-            if report.traceback:
-                message = f"{message}\n{report.traceback}"
-            outcome, new_state = self.store.fail(inv.task_id, inv.token, inv.attempt, labourer, now,
-                                                 error_type=report.error_type, message=message)
-            state = new_state.value if new_state else None
-        else:
-            outcome = self.store.heartbeat(inv.task_id, inv.token, inv.attempt, labourer, now)
-        logger.info("report", extra={"task_id": inv.task_id, "labourer_id": inv.labourer_id,
-                                     "action": report.action.value, "attempt": inv.attempt,
-                                     "outcome": outcome.value, "chained": chained})
-        result = {"task_id": inv.task_id, "action": report.action.value, "outcome": outcome.value,
-                  "state": state}
-        if chained:
-            result["chained"] = chained
-        return result
+        labourer = self.config.labourer(report.invocation.labourer_id)
+        now = self.clock.now()  # once per event
+        return self._apply(report, labourer, now)
 
     def apply(self, report: Report) -> dict[str, Any]:
         """The in-process path (DirectReporter): the same rules as a Lambda event."""
         return self.handle(report.to_event())
+
+    def _apply(self, report: Report, labourer: LabourerConfig, now: float) -> dict[str, Any]:
+        inv = report.invocation
+        state: TaskState | None
+        if report.action is Action.COMPLETED:
+            outcome = self.store.complete(inv.task_id, inv.token, inv.attempt, now,
+                                          result=report.result, stats=report.stats)
+            state = TaskState.COMPLETED  # complete() raises for a dead task; else it is completed
+        elif report.action is Action.FAILED:
+            outcome, state = self.store.fail(
+                inv.task_id, inv.token, inv.attempt, labourer, now, error_type=report.error_type,
+                message=failure_text(report.error_message, report.traceback))
+        else:
+            outcome = self.store.heartbeat(inv.task_id, inv.token, inv.attempt, labourer, now)
+            state = TaskState.INVOKED if outcome is Outcome.APPLIED else None
+        response: dict[str, Any] = {"task_id": inv.task_id, "action": report.action.value,
+                                    "outcome": outcome.value, "state": state.value if state else None}
+        if (report.action is Action.COMPLETED and outcome is Outcome.APPLIED
+                and labourer.chain_on_completion and self.chain is not None):
+            response.update(self._chain(labourer.id, inv.task_id, now))
+        extra = {"task_id": inv.task_id, "labourer_id": inv.labourer_id, "attempt": inv.attempt,
+                 "action": report.action.value, "outcome": outcome.value, "state": response["state"]}
+        if report.action is Action.FAILED:
+            extra["error_type"] = report.error_type
+        logger.info("report", extra=extra)
+        return response
+
+    def _chain(self, labourer_id: str, task_id: str, now: float) -> dict[str, Any]:
+        """Dispatch the labourer's next tasks; a failure here must not undo the completion."""
+        try:
+            return {"chained": self.chain(labourer_id, now)} if self.chain else {}
+        except Exception as exc:  # noqa: BLE001 - best effort: logged with traceback and reported back
+            logger.exception("completion chaining failed",
+                             extra={"task_id": task_id, "labourer_id": labourer_id})
+            return {"chained": 0, "chain_error": f"{type(exc).__name__}: {exc}"[:500]}

@@ -1,13 +1,19 @@
 """Reading health metrics: CloudWatch (``GetMetricStatistics``) or static values for local runs.
 
-Each distinct metric is fetched at most once per tick: ``for_tick(now)`` returns a reader with
-its own cache, and the orchestrator makes one reader per tick.
+Each distinct metric is fetched at most once per tick: ``for_tick(now)`` returns a
+:class:`TickReader` with its own cache, and the orchestrator makes one reader per tick. Two
+metrics are the same when namespace, metric name, dimensions, statistic, period and lookback
+are equal (see :func:`metric_key`); their names and feelings may differ.
+
+    fetcher = CloudWatchMetrics(boto3.client("cloudwatch"))
+    tick = fetcher.for_tick(now)
+    tick.value(metric)  # one GetMetricStatistics call per distinct metric in this tick
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,17 +23,22 @@ logger = logging.getLogger(__name__)
 
 
 def metric_key(metric: HealthMetric) -> tuple:
+    """What makes two metrics the same CloudWatch request."""
     return (metric.namespace, metric.metric_name, metric.dimensions, metric.statistic,
             metric.period_seconds, metric.lookback_seconds)
 
 
-class _TickReader:
-    def __init__(self, fetch: Callable[[HealthMetric], float | None]):
+class TickReader:
+    """Metric values for one tick: each distinct metric is read once, then served from the cache."""
+
+    def __init__(self, fetch: Callable[[HealthMetric], float | None],
+                 key: Callable[[HealthMetric], Hashable] = metric_key):
         self._fetch = fetch
-        self._cache: dict[tuple, float | None] = {}
+        self._key = key
+        self._cache: dict[Hashable, float | None] = {}
 
     def value(self, metric: HealthMetric) -> float | None:
-        key = metric_key(metric)
+        key = self._key(metric)
         if key not in self._cache:
             self._cache[key] = self._fetch(metric)
         return self._cache[key]
@@ -39,11 +50,14 @@ class CloudWatchMetrics:
     def __init__(self, client: Any):
         self.client = client
 
-    def for_tick(self, now: float) -> _TickReader:
-        return _TickReader(lambda metric: self.fetch(metric, now))
+    def for_tick(self, now: float) -> TickReader:
+        return TickReader(lambda metric: self.value(metric, now))
 
-    def fetch(self, metric: HealthMetric, now: float) -> float | None:
-        """The most recent datapoint's statistic in the lookback window; None without data."""
+    def value(self, metric: HealthMetric, now: float) -> float | None:
+        """The most recent datapoint's statistic in ``[now - lookback, now]``; None without data.
+
+        Uncached: one ``GetMetricStatistics`` call each time (use :meth:`for_tick` to share).
+        """
         response = self.client.get_metric_statistics(
             Namespace=metric.namespace, MetricName=metric.metric_name,
             Dimensions=[{"Name": k, "Value": v} for k, v in metric.dimensions],
@@ -52,21 +66,24 @@ class CloudWatchMetrics:
             Period=metric.period_seconds, Statistics=[metric.statistic])
         points = response.get("Datapoints", [])
         if not points:
-            logger.info("no datapoints", extra={"metric": metric.name})
+            logger.debug("no datapoints", extra={"metric": metric.name})
             return None
         latest = max(points, key=lambda p: p["Timestamp"])
         return float(latest[metric.statistic])
 
 
 class StaticMetrics:
-    """Metric values from a mapping (name → value) or a function of (metric name, now)."""
+    """Metric values from a mapping (metric name → value; absent → None, i.e. no data) or from a
+    function of (metric name, now), for local runs and tests."""
 
     def __init__(self, values: Mapping[str, float | None] | Callable[[str, float], float | None]):
         self.values = values
 
-    def for_tick(self, now: float) -> _TickReader:
+    def for_tick(self, now: float) -> TickReader:
+        """A reader cached by metric name (the key of the values), so each name is read once."""
+        return TickReader(lambda metric: self.value(metric, now), key=lambda metric: metric.name)
+
+    def value(self, metric: HealthMetric, now: float) -> float | None:
         if callable(self.values):
-            source = self.values
-            return _TickReader(lambda metric: source(metric.name, now))
-        mapping = self.values
-        return _TickReader(lambda metric: mapping.get(metric.name))
+            return self.values(metric.name, now)
+        return self.values.get(metric.name)

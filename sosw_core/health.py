@@ -68,3 +68,9 @@ class HealthReport:
     def of(cls, metrics: Sequence[HealthMetric], values: Sequence[float | None]) -> HealthReport:
         rows = tuple((m.name, v, metric_status(m, v)) for m, v in zip(metrics, values, strict=True))
         return cls(status=min((s for _, _, s in rows), default=HEALTHY), metrics=rows)
+
+    def log_fields(self) -> dict[str, object]:
+        """``{"health_status": 3, "health_metrics": {"lag": {"value": 30.0, "status": 3}}}``."""
+        return {"health_status": self.status,
+                "health_metrics": {name: {"value": value, "status": status}
+                                   for name, value, status in self.metrics}}

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "sosw_core.cli.status",
     "sosw_core.cli.tasks",
     "sosw_core.cli.redrive",
+    "sosw_core.cli.deploy",
 )
 
 EXIT_USAGE = 2

@@ -8,13 +8,15 @@ The payloads stream from the same planner the Scheduler uses, in the order it wr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from sosw_core.clock import SystemClock
+from sosw_core.config.layers import config_from_dict
+from sosw_core.config.loader import parse_json
 from sosw_core.config.model import SchedulerConfig
 from sosw_core.errors import ConfigError, InvalidJob
 from sosw_core.scheduler.ingest import plan_job
@@ -35,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                         help="plan periods as of this day (default: today, UTC)")
     parser.add_argument("--config", dest="config_file", type=Path, default=None, metavar="FILE",
-                        help='JSON file with {"scheduler": {"job_schema_variants": {...}}}')
+                        help='a config file, e.g. {"scheduler": {"job_schema_variants": '
+                             '{"default": ["section", "store", "product"]}}}')
     parser.set_defaults(func=run)
 
 
@@ -43,36 +46,22 @@ def read_job(name: str) -> str:
     return sys.stdin.read() if name == "-" else Path(name).read_text()
 
 
-def variants_from_json(data: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """``{name: [levels]}`` or sosw 0.7's ``{name: {"chunkable_attrs": [levels or [level, {}]]}}``."""
-    if not isinstance(data, dict):
-        raise ConfigError("scheduler.job_schema_variants", "must be an object of variant name → levels")
-    variants = []
-    for name, spec in data.items():
-        levels = spec.get("chunkable_attrs") if isinstance(spec, dict) else spec
-        if not isinstance(levels, list):
-            raise ConfigError(f"scheduler.job_schema_variants.{name}", "must list its chunkable levels")
-        names = [level[0] if isinstance(level, list) and level else level for level in levels]
-        if not all(isinstance(level, str) and level for level in names):
-            raise ConfigError(f"scheduler.job_schema_variants.{name}", "levels must be non-empty strings")
-        variants.append((str(name), tuple(names)))
-    return tuple(variants)
-
-
 def scheduler_config(config_file: Path | None, chunkable: str | None) -> SchedulerConfig:
-    variants: dict[str, tuple[str, ...]] = {"default": ()}
+    """The scheduler section of ``config_file`` (a config document, validated like any layer),
+    with ``--chunkable`` as the default variant's levels."""
+    scheduler = SchedulerConfig()
     if config_file is not None:
+        layer = str(config_file)
         try:
-            data = json.loads(config_file.read_text())
-        except ValueError as exc:
-            raise ConfigError("--config", f"{config_file} is not valid JSON: {exc}") from exc
-        section = data.get("scheduler", {}) if isinstance(data, dict) else None
-        if not isinstance(section, dict):
-            raise ConfigError("scheduler", "must be an object")
-        variants.update(variants_from_json(section.get("job_schema_variants", {})))
+            text = config_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError("--config", f"cannot read {config_file}: {exc.strerror or exc}") from exc
+        scheduler = config_from_dict(parse_json(text, layer), layer=layer).scheduler
     if chunkable is not None:
-        variants["default"] = tuple(level.strip() for level in chunkable.split(",") if level.strip())
-    return SchedulerConfig(job_schema_variants=tuple(variants.items()))
+        levels = tuple(level.strip() for level in chunkable.split(",") if level.strip())
+        others = tuple((name, attrs) for name, attrs in scheduler.job_schema_variants if name != "default")
+        scheduler = dataclasses.replace(scheduler, job_schema_variants=(("default", levels), *others))
+    return scheduler
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,5 +1,7 @@
 """Configuration: typed frozen objects (:mod:`.model`) and their layered loading (:mod:`.loader`)."""
 
+from sosw_core.config.layers import config_from_dict
+from sosw_core.config.loader import load_config
 from sosw_core.config.model import (
     Backoff,
     Comparison,
@@ -13,6 +15,7 @@ from sosw_core.config.model import (
     SoswConfig,
     TablesConfig,
 )
+from sosw_core.config.schema import config_to_dict
 
 __all__ = [
     "Backoff",
@@ -26,4 +29,7 @@ __all__ = [
     "SchedulerConfig",
     "SoswConfig",
     "TablesConfig",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
 ]

@@ -1,6 +1,13 @@
 """The Scheduler: sosw 0.7 jobs into tasks (pure chunking here; ingestion in :mod:`.ingest`)."""
 
-from sosw_core.scheduler.chunking import iter_task_payloads, needs_chunking, plural, validate
+from sosw_core.scheduler.chunking import (
+    chunkable_attrs_for,
+    count_tasks,
+    iter_task_payloads,
+    plan,
+    plural,
+    validate,
+)
 from sosw_core.scheduler.job import Job, canonical_job_id, function_name, parse_job
 from sosw_core.scheduler.periods import DEFAULT_PERIODS, PeriodRegistry, default_periods
 
@@ -9,11 +16,13 @@ __all__ = [
     "Job",
     "PeriodRegistry",
     "canonical_job_id",
+    "chunkable_attrs_for",
+    "count_tasks",
     "default_periods",
     "function_name",
     "iter_task_payloads",
-    "needs_chunking",
     "parse_job",
+    "plan",
     "plural",
     "validate",
 ]

@@ -1,30 +1,34 @@
-"""The Scheduler: turn a job into its tasks, exactly once, within Lambda's time limit.
+"""The Scheduler: turn a job into its tasks exactly once, within Lambda's time limit.
 
-One call of :meth:`Ingestor.handle` is one invocation (the clock is read once, ``now``):
+One :meth:`Ingestor.handle` call is one invocation; it reads the clock once (``now``)::
 
-1. **plan** (pure, nothing written): parse the envelope, check the labourer is configured, the
-   labourer's JSON Schema (every violation listed), the chunking rules, and every payload's size
-   in a dry pass over the plan, which also counts ``total``. An invalid job writes nothing.
-2. **start** the job record (guarded put, see :mod:`sosw_core.store.job_store`). If it exists:
-   DONE/FAILED → a duplicate, nothing written; INGESTING with a live lease → a duplicate
-   delivery, no-op; no owner or an expired lease → ``take_over`` and resume at ``cursor``.
-3. **write pages** of ``page_size`` tasks in plan order, each as 25-item BatchWriteItems with
-   ``writers`` requests in flight, then ``advance`` the cursor (fenced: owner and old cursor).
-   Task ``n`` of job ``j`` has the id ``j_000000n``, so a page re-written is the same rows.
-4. Before each page: if less than ``time_margin_seconds`` of Lambda time is left, ``hand_over``
-   (owner → none) and invoke ``{"continue_job": id}`` asynchronously; the continuation is a
-   new invocation that takes over and resumes at the cursor. Then ``finish`` with ``total``.
+    job ──► plan, dry pass ──► start ──► page, advance ──► page, advance ──► … ──► finish (DONE)
+            (invalid: nothing     (lease)                  └─ little time left: hand_over, then
+             is written)                                      invoke {"continue_job": id} ──┐
+    {"continue_job": id} ──► take_over ──► page (checked), advance ──► page, advance ──► … ◄┘
+
+* **Plan**: envelope, labourer configured, its JSON Schema (every violation listed), chunking
+  rules and every payload's size, in a dry pass that also counts ``total``.
+* **Job id**: the job's ``job_id``, else its content hash and the plan's date. The same job
+  sent twice on one UTC day is one job (its ``period`` gives the same dates too); a recurring
+  job that must run more often than daily sends its own ``job_id``.
+* **Existing record**: DONE/FAILED → a duplicate; INGESTING with a live lease → a duplicate
+  delivery, no-op; no owner or an expired lease → ``take_over`` and resume at ``cursor``.
+* **Pages** of ``page_size`` tasks: 25-item BatchWriteItems, ``writers`` in flight, then
+  ``advance`` (fenced by owner and old cursor: a zombie stops). Task n of job j is ``j_000000n``.
+* **Leases** last the invocation's remaining time plus 30 s, so one killed at its timeout is
+  taken over by Lambda's retry of its event. After an error the lease is handed back at once
+  (the error noted in the record) and the error re-raised; an error that a retry would meet
+  again (invalid task, plan changed) marks the job FAILED.
 
 Why only the first page after a take-over is checked for existing rows (BatchGetItem): a
 fresh job's ids cannot exist (its record did not), and a previous owner only ever wrote the
-page right after the cursor it last saved before it stopped. A page that is re-written blindly
-would reset tasks already claimed to QUEUED, so that page is checked and only missing ids are
-written; checking continues while a checked page still finds rows (robust to a page size
-changed by a deploy), and stops at the first page with none.
+page right after the cursor it last saved. Re-writing that page blindly would reset tasks
+already claimed to QUEUED, so it is checked and only missing ids are written; checking goes on
+while a checked page still finds rows (robust to a page size changed by a deploy).
 
-Plans are stable across invocations: the job is kept in its record in canonical form (keys
-sorted), with the plan's date (``as_of``) and chunkable levels, and every invocation plans from
-that record. The same job re-sent with its keys in another order has the same id and plan.
+Plans are stable across invocations: the record keeps the job in canonical form (keys sorted)
+with the plan's date (``as_of``) and chunkable levels, and every continuation plans from it.
 """
 
 from __future__ import annotations
@@ -43,10 +47,10 @@ from typing import Any, Protocol
 
 from sosw_core.clock import Clock
 from sosw_core.config.model import SchedulerConfig, SoswConfig
-from sosw_core.errors import ConfigError, InvalidJob, InvalidTask, SoswError, UnknownLabourer
+from sosw_core.errors import ConfigError, InvalidEvent, InvalidJob, InvalidTask, SoswError, UnknownLabourer
 from sosw_core.invokers.base import Invoker
-from sosw_core.scheduler.chunking import iter_task_payloads, validate
-from sosw_core.scheduler.job import Job, canonical_job_id, parse_job
+from sosw_core.scheduler.chunking import iter_task_payloads
+from sosw_core.scheduler.job import Job, canonical_job_id, chunkable_attrs_for, parse_job
 from sosw_core.store.batch import WRITE_BATCH, BatchCreator, chunks
 from sosw_core.store.job_store import JobRecord, JobState, JobStore
 from sosw_core.task import NewTask, encode_payload
@@ -158,23 +162,25 @@ def task_id(job_id: str, position: int) -> str:
 
 def canonical(job: Job) -> Job:
     """The job with every mapping's keys sorted, so that key order never changes the plan."""
-    body = json.loads(json.dumps(job.body, sort_keys=True))
+    try:
+        body = json.loads(json.dumps(job.body, sort_keys=True, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidJob("job", f"must be plain JSON: {exc}") from exc
     return Job(labourer_id=job.labourer_id, body=body, job_schema_name=job.job_schema_name,
                job_id=job.job_id)
 
 
 def plan_job(event: Any, scheduler: SchedulerConfig, as_of: date, *,
              schemas: SchemaValidators | None = None) -> Plan:
-    """Parse and validate a job (nothing is written); raises InvalidJob naming the path."""
+    """Parse a job and check its envelope (nothing is written); raises InvalidJob naming the path.
+
+    The chunking rules are checked by :meth:`Plan.payloads`, which walks the whole job before it
+    yields the first payload (so :func:`count_checked` validates everything, once).
+    """
     job = canonical(parse_job(event))
     if schemas is not None:
         schemas.check(job.labourer_id, job.body)
-    chunkable_attrs = scheduler.chunkable_attrs(job.job_schema_name)
-    if chunkable_attrs is None:
-        known = ", ".join(name for name, _ in scheduler.job_schema_variants)
-        raise InvalidJob("job_schema_name", f"no variant named {job.job_schema_name!r} is configured "
-                                            f"(known: {known})")
-    validate(job, chunkable_attrs, as_of)
+    chunkable_attrs = chunkable_attrs_for(job, scheduler.job_schema_variants)
     body_json = json.dumps(job.body, sort_keys=True)
     if len(body_json.encode()) > MAX_JOB_BYTES:
         raise InvalidJob("job", f"is {len(body_json.encode())} bytes; the limit is {MAX_JOB_BYTES}")
@@ -275,7 +281,7 @@ class Ingestor:
         """An existing job: a duplicate unless it is INGESTING and nobody holds a live lease."""
         record = self.jobs.get(job_id)
         if record is None:
-            raise InvalidJob(CONTINUE_KEY, f"no job with job_id {job_id!r}")
+            raise InvalidEvent(CONTINUE_KEY, f"no job with job_id {job_id!r}")
         if record.state is JobState.INGESTING:
             taken = self.jobs.take_over(job_id, owner, now, lease)
             if taken is not None:

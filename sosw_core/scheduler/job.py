@@ -1,78 +1,141 @@
 """The Scheduler's job envelope: what arrives, and the job it describes.
 
-Accepted forms: a dict, a JSON string, or either wrapped as ``{"job": ...}``. ``lambda_name``
-(a labourer name or a Lambda ARN, reduced to the function name) is required; ``job_schema_name``
-picks a chunking variant and ``job_id`` names the job. None of the three reaches the payloads.
+Rules (sosw 0.7 compatible):
+
+- The event is a dict or a JSON string (or bytes). ``{"job": <dict or JSON string>}`` is
+  unwrapped when the outer object has no ``lambda_name`` of its own; any other keys of the
+  wrapper are ignored, as sosw 0.7 ignored them.
+- ``lambda_name`` is required: a labourer name, or a Lambda function ARN
+  ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`` reduced to ``NAME``.
+- ``job_schema_name`` (optional, a non-empty string) picks the chunking variant, else
+  ``default`` applies (:func:`chunkable_attrs_for`); an unknown name is invalid.
+- ``job_id`` (optional, a non-empty string) names the job; without it the Scheduler derives
+  one with :func:`canonical_job_id`.
+- None of these three keys reaches the task payloads: the rest of the job is its ``body``.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sosw_core.errors import InvalidJob
 
 ENVELOPE_KEYS = ("lambda_name", "job_schema_name", "job_id")
-_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[^:]*:[^:]*:function:([^:]+)(:[^:]+)?$")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,140}$")
+JOB_ID_HEX_DIGITS = 20
+
+_ARN = re.compile(r"arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]*:[0-9]*:function:(?P<name>[^:]+)(?::[^:]+)?")
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,140}")
 
 
 @dataclass(frozen=True)
 class Job:
+    """A parsed job. ``body`` is the job without its envelope keys; treat it as read-only."""
+
     labourer_id: str
     body: dict[str, Any]
     job_schema_name: str | None = None
     job_id: str | None = None
 
 
-def _loads(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InvalidJob(where, f"is not valid JSON: {exc}") from None
+def _load(value: Any, where: str) -> Any:
+    if isinstance(value, str | bytes | bytearray):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise InvalidJob(where, f"is not valid JSON: {exc}") from None
+    return value
+
+
+def unwrap(event: Any) -> dict[str, Any]:
+    """The job object of an event: JSON decoded and ``{"job": ...}`` unwrapped (not copied)."""
+    event = _load(event, "job")
+    if isinstance(event, dict) and "job" in event and "lambda_name" not in event:
+        event = _load(event["job"], "job")
+    if not isinstance(event, dict):
+        raise InvalidJob("job", f"must be a JSON object, not {type(event).__name__}")
+    return event
 
 
 def function_name(lambda_name: Any) -> str:
-    """A labourer name, or the function name of a Lambda ARN (version or alias dropped)."""
+    """A labourer name as given, or the function name of a Lambda ARN (qualifier dropped)."""
     if not isinstance(lambda_name, str) or not lambda_name:
         raise InvalidJob("lambda_name", "is required: a worker name or a Lambda function ARN")
-    match = _ARN.match(lambda_name)
-    name = match.group(1) if match else lambda_name
-    if not _NAME.match(name):
-        raise InvalidJob("lambda_name", f"must be a function name or ARN (got {lambda_name!r})")
-    return name
+    if lambda_name.startswith("arn:"):
+        match = _ARN.fullmatch(lambda_name)
+        if not match:
+            raise InvalidJob("lambda_name", f"is not a Lambda function ARN: {lambda_name!r}")
+        return match["name"]
+    if not _NAME.fullmatch(lambda_name):
+        raise InvalidJob("lambda_name", f"must be 1-140 characters of A-Z a-z 0-9 _ . - (got {lambda_name!r})")
+    return lambda_name
+
+
+def _optional_name(job: Mapping[str, Any], key: str) -> str | None:
+    value = job.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise InvalidJob(key, f"must be a non-empty string (got {value!r})")
+    return value
 
 
 def parse_job(event: Any) -> Job:
-    """Unwrap and check the envelope; InvalidJob names the field and the rule."""
-    if isinstance(event, str | bytes):
-        event = _loads(event, "job")
-    if isinstance(event, dict) and "job" in event and set(event) == {"job"}:
-        event = event["job"]
-        if isinstance(event, str | bytes):
-            event = _loads(event, "job")
-    if not isinstance(event, dict):
-        raise InvalidJob("job", f"must be a JSON object, not {type(event).__name__}")
-    schema = event.get("job_schema_name")
-    if schema is not None and (not isinstance(schema, str) or not schema):
-        raise InvalidJob("job_schema_name", "must be a non-empty string")
-    job_id = event.get("job_id")
-    if job_id is not None and not isinstance(job_id, str):
-        raise InvalidJob("job_id", "must be a string")
-    body = {k: v for k, v in event.items() if k not in ENVELOPE_KEYS}
-    return Job(labourer_id=function_name(event.get("lambda_name")), body=body,
-               job_schema_name=schema, job_id=job_id)
+    """Unwrap and check the envelope; InvalidJob names the field and the rule.
 
-
-def canonical_job_id(job: Job) -> str:
-    """A stable id from the job's content: the same job, re-sent, gets the same id.
-
-    The first 20 hex digits of the SHA-256 of the canonical JSON (sorted keys, no spaces) of
-    labourer, variant and body; key order and whitespace in the event do not matter.
+    The body is a deep copy: later changes to ``event`` do not reach the job.
     """
-    canonical = json.dumps({"lambda_name": job.labourer_id, "job_schema_name": job.job_schema_name,
-                            "body": job.body}, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
+    job = unwrap(event)
+    labourer_id = function_name(job.get("lambda_name"))
+    schema = _optional_name(job, "job_schema_name")
+    job_id = _optional_name(job, "job_id")
+    body = copy.deepcopy({key: value for key, value in job.items() if key not in ENVELOPE_KEYS})
+    return Job(labourer_id=labourer_id, body=body, job_schema_name=schema, job_id=job_id)
+
+
+def job_document(job: Job) -> dict[str, Any]:
+    """The job as an event would carry it, without ``job_id``: body plus ``lambda_name`` and
+    ``job_schema_name`` (when given)."""
+    document = {**job.body, "lambda_name": job.labourer_id}
+    if job.job_schema_name is not None:
+        document["job_schema_name"] = job.job_schema_name
+    return document
+
+
+def canonical_job_id(job: Job | Mapping[str, Any] | str | bytes) -> str:
+    """A stable id derived from the job's content: the same job, sent again, gets the same id.
+
+    It is the first 20 hex digits of the SHA-256 of the job's canonical JSON (keys sorted at
+    every depth, no whitespace, ASCII escapes) with no prefix. The job is taken as received
+    after unwrapping, without ``job_id`` and with ``lambda_name`` reduced to the function name,
+    so key order, whitespace, the ``{"job": ...}`` wrapper, a JSON string instead of an object,
+    and an ARN instead of the function name do not change the id. Any change of a value does.
+    A :class:`Job` gives the same id as the event it was parsed from.
+    """
+    parsed = job if isinstance(job, Job) else parse_job(job)
+    try:
+        canonical = json.dumps(job_document(parsed), sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidJob("job", f"is not JSON-serialisable: {exc}") from None
+    return hashlib.sha256(canonical.encode()).hexdigest()[:JOB_ID_HEX_DIGITS]
+
+
+Variants = Mapping[str, Any] | Iterable[tuple[str, Any]]
+
+
+def chunkable_attrs_for(job: Job, variants: Variants) -> tuple[str, ...]:
+    """The levels of the job's variant: ``job_schema_name``, else ``default`` (no levels if
+    absent). A variant is a list of level names, or sosw 0.7's ``{"chunkable_attrs": [(name,
+    {}), ...]}``. An unknown ``job_schema_name`` is an InvalidJob."""
+    known = dict(variants)
+    name = job.job_schema_name or "default"
+    if name not in known:
+        if name == "default":
+            return ()
+        raise InvalidJob("job_schema_name", f"no variant named {name!r} (known: {', '.join(sorted(known))})")
+    variant = known[name]
+    attrs = variant.get("chunkable_attrs", ()) if isinstance(variant, Mapping) else variant
+    return tuple(attr[0] if isinstance(attr, list | tuple) else attr for attr in attrs)

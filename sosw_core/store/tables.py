@@ -41,13 +41,17 @@ def table_definitions(models: Models) -> dict[str, dict[str, Any]]:
     Used to check that CloudFormation templates and the code describe the same tables.
     """
     definitions: dict[str, dict[str, Any]] = {}
+
+    def keys(schema: list[dict]) -> list[dict]:  # HASH before RANGE, as CloudFormation writes them
+        return sorted(schema, key=lambda k: k["KeyType"] != "HASH")
+
     for model in models.all:
         schema = model._get_schema()
         definitions[model.Meta.table_name] = {
-            "KeySchema": schema["key_schema"],
-            "AttributeDefinitions": sorted(schema["attribute_definitions"], key=lambda a: a["attribute_name"]),
+            "KeySchema": keys(schema["key_schema"]),
+            "AttributeDefinitions": sorted(schema["attribute_definitions"], key=lambda a: a["AttributeName"]),
             "GlobalSecondaryIndexes": sorted(
-                ({"IndexName": idx["index_name"], "KeySchema": idx["key_schema"],
+                ({"IndexName": idx["index_name"], "KeySchema": keys(idx["key_schema"]),
                   "Projection": idx["projection"]} for idx in schema["global_secondary_indexes"]),
                 key=lambda i: i["IndexName"]),
             "TimeToLiveAttribute": "expires_at",

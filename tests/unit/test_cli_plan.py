@@ -37,7 +37,7 @@ def test_vector_4_prints_ten_tasks(tmp_path, capsys):
 def test_stdin_and_config_file(tmp_path, capsys, monkeypatch):
     config = tmp_path / "scheduler.json"
     config.write_text(json.dumps({"scheduler": {"job_schema_variants": {
-        "default": {"chunkable_attrs": ["section", "store", "product"]}, "flat": ["item"]}}}))
+        "default": ["section", "store", "product"], "flat": ["item"]}}}))
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(VECTOR_4)))
     assert main(["plan", "-", "--as-of", "2019-01-31", "--config", str(config)]) == 0
     assert len(lines(capsys.readouterr().out)) == 10
@@ -71,3 +71,12 @@ def test_malformed_and_missing_files_exit_2(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("sosw-core: ")
     assert main([*PLAN, str(tmp_path / "absent.json")]) == 2
     assert "absent.json" in capsys.readouterr().err
+
+
+def test_a_bad_config_file_names_the_key(tmp_path, capsys):
+    config = tmp_path / "scheduler.json"
+    config.write_text(json.dumps({"scheduler": {"job_schema_variants": {"default": "section"}}}))
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps(VECTOR_4))
+    assert main(["plan", str(job), "--config", str(config)]) == 1
+    assert "scheduler.job_schema_variants" in capsys.readouterr().err

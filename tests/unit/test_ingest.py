@@ -75,8 +75,9 @@ def env():
 
 def ingestor(env, clock, *, batch=None, invoker=None, **kwargs) -> Ingestor:
     config, store = env
+    kwargs.setdefault("writers", 2)
     return Ingestor(config, JobStore(store.models), batch or store.batch, invoker or RecordingInvoker(),
-                    clock, writers=2, **kwargs)
+                    clock, **kwargs)
 
 
 def flat_job(n: int, **extra) -> dict:
@@ -301,3 +302,50 @@ def test_zombie_is_fenced_after_take_over(env):
     assert zombie["state"] == "lease_lost" and zombie["cursor"] == 100  # stopped after its page
     assert batch.calls <= 8  # it wrote no page after the one in flight
     assert scan_count(env[1]) == 600
+
+
+# -- memory -----------------------------------------------------------------------------------
+MEMORY_SCRIPT = """
+import json, resource, sys, time
+from moto import mock_aws
+from sosw_core.clock import FixedClock
+from sosw_core.config import LabourerConfig, SchedulerConfig, SoswConfig
+from sosw_core.scheduler.ingest import Ingestor
+from sosw_core.store import create_tables, open_store
+from sosw_core.store.batch import BatchCreator
+from sosw_core.store.job_store import JobStore
+
+
+class NullBatch(BatchCreator):  # builds and serialises every row as for DynamoDB, sends none
+    rows = 0
+
+    def write_rows(self, rows):
+        for row in rows:
+            row.serialize()
+        self.rows += len(rows)
+
+    def existing_ids(self, task_ids):
+        return set()
+
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+job = {"lambda_name": "w", "period": "last_10_days", "isolate_days": True, "isolate_sections": True,
+       "isolate_stores": True,
+       "sections": {f"sec{i:03d}": {"stores": [f"st{j:03d}" for j in range(100)]} for i in range(100)}}
+with mock_aws():
+    config = SoswConfig(labourers=(LabourerConfig("w"),), scheduler=SchedulerConfig(
+        job_schema_variants=(("default", ("section", "store", "product")),)))
+    store = open_store(config)
+    create_tables(store.models)
+    batch = NullBatch(store.tasks)
+    before = rss_mb()
+    started = time.perf_counter()
+    result = Ingestor(config, JobStore(store.models), batch, None, FixedClock(1_699_920_000.0)).handle(job)
+    print(json.dumps({"state": result["state"], "rows": batch.rows, "rss_before_mb": before,
+                      "rss_peak_mb": rss_mb(), "seconds": time.perf_counter() - started}))
+"""
+
+

@@ -1,0 +1,1 @@
+"""The sosw-core side of the benchmark: one script per workload (interface in README.md)."""

@@ -1,0 +1,30 @@
+"""Lambda entry point of the Scavenger (scheduled every minute): expire, requeue, alert about dead tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from sosw_core.clock import SystemClock
+from sosw_core.config.loader import load_config
+from sosw_core.notifiers.sns import LogNotifier, SnsNotifier
+from sosw_core.scavenger import Scavenger, summarize
+from sosw_core.store import open_store
+
+_scavenger: Scavenger | None = None  # built at the first call, reused while the container lives
+
+
+def _build() -> Scavenger:
+    config = load_config("scavenger")
+    store = open_store(config)
+    notifier = (SnsNotifier(boto3.client("sns"), config.alerts_topic_arn) if config.alerts_topic_arn
+                else LogNotifier())
+    return Scavenger(config, store.queries, store.tasks, notifier)
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    global _scavenger
+    if _scavenger is None:
+        _scavenger = _build()
+    return summarize(_scavenger.run(context, SystemClock()))

@@ -1,0 +1,134 @@
+"""CloudWatch metrics as Embedded Metric Format (EMF) log lines: no API calls, no cost per call.
+
+A Lambda function's stdout goes to CloudWatch Logs, which turns every line shaped like::
+
+    {"_aws": {"Timestamp": 1700000000000,
+              "CloudWatchMetrics": [{"Namespace": "SoswCore",
+                                     "Dimensions": [["Labourer"]],
+                                     "Metrics": [{"Name": "QueuedTasks", "Unit": "Count"}]}]},
+     "Labourer": "w", "QueuedTasks": 12}
+
+into metric datapoints. The dashboard and alarms of ``cloudformation/sosw-core.yaml`` read the
+names defined here; change them together.
+
+Dead tasks are also written without dimensions (a roll-up over all labourers), because a
+CloudWatch alarm watches one exact dimension set and must not need to know the labourers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+NAMESPACE = "SoswCore"
+LABOURER_DIMENSION = "Labourer"
+COMPONENT_DIMENSION = "Component"
+
+QUEUED = "QueuedTasks"  # gauge: tasks waiting in the queue index
+RUNNING = "RunningTasks"  # gauge: tasks invoked and not yet reported
+INVOKED = "InvokedTasks"  # count: invocations made during the tick
+COMPLETED = "CompletedTasks"  # count: completions seen during the tick
+FAILED = "FailedTasks"  # count: failed attempts (will be retried)
+DEAD = "DeadTasks"  # count: tasks that gave up (alarmed on)
+DISPATCH_LATENCY = "DispatchLatency"  # milliseconds from runnable to invoked
+TICK_DURATION = "TickDuration"  # seconds one orchestrator/scavenger pass took
+
+UNITS: dict[str, str] = {
+    QUEUED: "Count", RUNNING: "Count", INVOKED: "Count", COMPLETED: "Count", FAILED: "Count",
+    DEAD: "Count", DISPATCH_LATENCY: "Milliseconds", TICK_DURATION: "Seconds",
+}
+
+# The units CloudWatch accepts (PutMetricData's StandardUnit).
+STANDARD_UNITS = frozenset({
+    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
+    "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
+    "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second",
+    "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second",
+    "Terabits/Second", "Count/Second", "None",
+})
+MAX_DIMENSIONS = 30
+MAX_METRICS_PER_DIRECTIVE = 100
+
+
+def emit(metrics: Mapping[str, float], dimensions: Mapping[str, str], namespace: str = NAMESPACE,
+         units: Mapping[str, str] | None = None, *, rollup: Sequence[str] = (),
+         now: float | None = None, stream: TextIO | None = None) -> dict[str, Any]:
+    """Write one EMF line for ``metrics`` under ``dimensions``; return the record written.
+
+    ``units`` maps a metric name to a CloudWatch unit (default: :data:`UNITS`, else ``None``).
+    ``rollup`` names metrics also published with no dimensions (an aggregate over all values of
+    the dimensions). ``now`` is the observation time in epoch seconds; callers that read the
+    clock once per invocation pass it, otherwise the time of writing is used.
+    """
+    record = build_record(metrics, dimensions, namespace, units, rollup=rollup,
+                          now=time.time() if now is None else now)
+    out = sys.stdout if stream is None else stream
+    out.write(json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n")
+    out.flush()
+    return record
+
+
+def build_record(metrics: Mapping[str, float], dimensions: Mapping[str, str], namespace: str,
+                 units: Mapping[str, str] | None, *, rollup: Sequence[str], now: float) -> dict[str, Any]:
+    """The EMF record as a dict (pure): validated names, units and values."""
+    unit_map = UNITS if units is None else units
+    if not metrics:
+        raise ValueError("emit needs at least one metric")
+    if len(metrics) > MAX_METRICS_PER_DIRECTIVE:
+        raise ValueError(f"at most {MAX_METRICS_PER_DIRECTIVE} metrics per record, got {len(metrics)}")
+    if len(dimensions) > MAX_DIMENSIONS:
+        raise ValueError(f"at most {MAX_DIMENSIONS} dimensions, got {len(dimensions)}")
+    clash = (set(metrics) & set(dimensions)) | ({"_aws"} & (set(metrics) | set(dimensions)))
+    if clash:
+        raise ValueError(f"names used both as metric and dimension (or reserved): {sorted(clash)}")
+    unknown_rollup = [name for name in rollup if name not in metrics]
+    if unknown_rollup:
+        raise ValueError(f"rollup names metrics not emitted: {unknown_rollup}")
+    definitions = []
+    for name, value in metrics.items():
+        if not name or isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"metric {name!r} needs a finite number, got {value!r}")
+        unit = unit_map.get(name, "None")
+        if unit not in STANDARD_UNITS:
+            raise ValueError(f"metric {name!r}: {unit!r} is not a CloudWatch unit")
+        definitions.append({"Name": name, "Unit": unit})
+    for key, dim_value in dimensions.items():
+        if not key or not isinstance(dim_value, str) or not dim_value:
+            raise ValueError(f"dimension {key!r} needs a non-empty string value, got {dim_value!r}")
+    directives: list[dict[str, Any]] = [
+        {"Namespace": namespace, "Dimensions": [sorted(dimensions)], "Metrics": definitions}]
+    if rollup and dimensions:
+        directives.append({"Namespace": namespace, "Dimensions": [[]],
+                           "Metrics": [d for d in definitions if d["Name"] in rollup]})
+    record: dict[str, Any] = {"_aws": {"Timestamp": int(now * 1000), "CloudWatchMetrics": directives}}
+    record.update(dimensions)
+    record.update(metrics)
+    return record
+
+
+def labourer_metrics(labourer_id: str, *, queued: float | None = None, running: float | None = None,
+                     invoked: float | None = None, completed: float | None = None,
+                     failed: float | None = None, dead: float | None = None,
+                     dispatch_latency_ms: float | None = None, now: float | None = None,
+                     stream: TextIO | None = None) -> dict[str, Any] | None:
+    """One line of a labourer's figures (those given); ``dead`` is rolled up for the alarm.
+
+    Returns the record, or ``None`` when no figure was given (nothing is written).
+    """
+    values = {QUEUED: queued, RUNNING: running, INVOKED: invoked, COMPLETED: completed,
+              FAILED: failed, DEAD: dead, DISPATCH_LATENCY: dispatch_latency_ms}
+    metrics = {name: value for name, value in values.items() if value is not None}
+    if not metrics:
+        return None
+    return emit(metrics, {LABOURER_DIMENSION: labourer_id},
+                rollup=(DEAD,) if DEAD in metrics else (), now=now, stream=stream)
+
+
+def tick_duration(component: str, seconds: float, *, now: float | None = None,
+                  stream: TextIO | None = None) -> dict[str, Any]:
+    """How long one pass of ``component`` (e.g. ``orchestrator``) took."""
+    return emit({TICK_DURATION: seconds}, {COMPONENT_DIMENSION: component}, now=now, stream=stream)

@@ -1,0 +1,395 @@
+"""The CloudFormation templates: lint-clean, the code's table schema, least privilege, deployable.
+
+The moto deployment covers what moto's CloudFormation implements. Known gaps (moto 5.2):
+``AWS::CloudWatch::Alarm`` and ``AWS::Lambda::EventInvokeConfig`` are skipped with a warning;
+``AWS::DynamoDB::Table`` ignores ``TimeToLiveSpecification``; ``AWS::Lambda::Function`` ignores
+``Layers`` and ``Architectures``. Those parts are checked on the template instead.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cfnlint.api import lint_file
+from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
+from moto import mock_aws
+
+from sosw_core import metrics
+from sosw_core.config.model import DynamoDBConfig, TablesConfig
+from sosw_core.deploy.package import source_root
+from sosw_core.store import build_models, table_definitions
+
+ROOT = source_root()
+TEMPLATES = sorted((ROOT / "cloudformation").glob("*.yaml"))
+MAIN = ROOT / "cloudformation" / "sosw-core.yaml"
+STAGE = "dev"
+NAME_RULE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+
+# The only statements allowed a resource "*", as (role, actions): CloudWatch's
+# GetMetricStatistics supports no resource-level permissions (documented in the template).
+DOCUMENTED_UNSCOPED = {("OrchestratorRole", ("cloudwatch:GetMetricStatistics",))}
+MOTO_UNSUPPORTED = {"AWS::CloudWatch::Alarm", "AWS::Lambda::EventInvokeConfig", "AWS::SNS::Subscription"}
+ESSENTIALS = {"SchedulerFunction": "scheduler", "OrchestratorFunction": "orchestrator",
+              "ScavengerFunction": "scavenger", "WorkerAssistantFunction": "worker_assistant"}
+
+
+def _template(path: Path = MAIN) -> dict[str, Any]:
+    return load_cfn_yaml(str(path))
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _sub(value: Any, stage: str = STAGE) -> str:
+    """A ``!Sub`` of only ``${Stage}`` as deployed."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    assert isinstance(text, str), value
+    return text.replace("${Stage}", stage)
+
+
+# -- (1) cfn-lint ------------------------------------------------------------------------------
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_cfn_lint_is_clean(template):
+    findings = [str(m) for m in lint_file(template)]
+    assert findings == []
+
+
+def test_cfn_lint_check_would_fail_on_a_finding(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      Nope: 1\n")
+    assert [str(m) for m in lint_file(broken)]
+
+
+def test_both_templates_are_checked():
+    assert {p.name for p in TEMPLATES} >= {"sosw-core.yaml", "example-worker.yaml"}
+
+
+# -- (2) tables = the code's schema --------------------------------------------------------------
+def _normalise_keys(keys: list[dict[str, str]]) -> list[dict[str, str]]:
+    """HASH first, as CreateTable requires (pynamodb sorts the same way before sending)."""
+    return sorted(({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in keys),
+                  key=lambda k: k["KeyType"])
+
+
+def _normalise_projection(projection: dict[str, Any]) -> dict[str, Any]:
+    out = {"ProjectionType": projection["ProjectionType"]}
+    if projection.get("NonKeyAttributes"):
+        out["NonKeyAttributes"] = sorted(projection["NonKeyAttributes"])
+    return out
+
+
+def _normalise(definition: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "KeySchema": _normalise_keys(definition["KeySchema"]),
+        "AttributeDefinitions": sorted(
+            ({"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
+             for a in definition["AttributeDefinitions"]), key=lambda a: a["AttributeName"]),
+        "GlobalSecondaryIndexes": sorted(
+            ({"IndexName": g["IndexName"], "KeySchema": _normalise_keys(g["KeySchema"]),
+              "Projection": _normalise_projection(g["Projection"])}
+             for g in definition.get("GlobalSecondaryIndexes", [])), key=lambda g: g["IndexName"]),
+        "TimeToLiveAttribute": definition["TimeToLiveAttribute"],
+    }
+
+
+def _template_tables(stage: str = STAGE) -> dict[str, dict[str, Any]]:
+    tables = {}
+    for resource in _resources(_template(), "AWS::DynamoDB::Table").values():
+        props = resource["Properties"]
+        assert props["TimeToLiveSpecification"]["Enabled"] is True
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert "LocalSecondaryIndexes" not in props
+        tables[_sub(props["TableName"], stage)] = _normalise(
+            {**props, "TimeToLiveAttribute": props["TimeToLiveSpecification"]["AttributeName"]})
+    return tables
+
+
+def _code_tables(stage: str = STAGE) -> dict[str, dict[str, Any]]:
+    models = build_models(TablesConfig(tasks=f"sosw-core-{stage}-tasks", jobs=f"sosw-core-{stage}-jobs"),
+                          DynamoDBConfig())
+    assert {m.Meta.billing_mode for m in models.all} == {"PAY_PER_REQUEST"}
+    return {name: _normalise(d) for name, d in table_definitions(models).items()}
+
+
+def test_tables_match_the_models():
+    assert _template_tables() == _code_tables()
+
+
+def test_table_names_are_valid_for_the_longest_stage():
+    for name in _template_tables("s" * 20):
+        assert NAME_RULE.match(name), name
+
+
+# -- (3) IAM least privilege ---------------------------------------------------------------------
+def _branches(value: Any) -> list[Any]:
+    """Both sides of an ``Fn::If`` (without ``AWS::NoValue``); otherwise the value itself."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        _, yes, no = value["Fn::If"]
+        return [b for side in (yes, no) for b in _branches(side) if b != {"Ref": "AWS::NoValue"}]
+    return [value]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every permission statement, as (owning resource, statement); trust policies excluded."""
+    out = []
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents = [props["PolicyDocument"]]
+        else:
+            continue
+        for document in documents:
+            for raw in _as_list(document["Statement"]):
+                out += [(name, statement) for statement in _branches(raw)]
+    return out
+
+
+def violations(template: dict[str, Any]) -> tuple[list[str], set[tuple[str, tuple[str, ...]]]]:
+    """Broken rules, and the (owner, actions) pairs that use resource "*"."""
+    resources = set(template["Resources"])
+    parameters = set(template.get("Parameters", {}))
+    tables = set(_resources(template, "AWS::DynamoDB::Table"))
+    problems: list[str] = []
+    unscoped: set[tuple[str, tuple[str, ...]]] = set()
+    for owner, st in statements(template):
+        actions = tuple(sorted(_as_list(st["Action"])))
+        where = f"{owner} {st.get('Sid', '?')}"
+        if "NotAction" in st or "NotResource" in st or st.get("Effect") != "Allow":
+            problems.append(f"{where}: only plain Allow statements are expected")
+        problems += [f"{where}: wildcard action {a}" for a in actions if "*" in a]
+        for res in _as_list(st.get("Resource")):
+            if res == "*":
+                unscoped.add((owner, actions))
+            elif isinstance(res, str):
+                problems.append(f"{where}: literal resource {res}")
+            elif "Ref" in res:
+                if res["Ref"] not in resources | parameters:
+                    problems.append(f"{where}: Ref to unknown {res['Ref']}")
+            elif "Fn::GetAtt" in res:
+                if res["Fn::GetAtt"][0] not in resources:
+                    problems.append(f"{where}: GetAtt of unknown {res['Fn::GetAtt']}")
+            elif "Fn::ImportValue" in res:
+                continue  # another stack's export (the worker template)
+            elif "Fn::Sub" in res:
+                text = res["Fn::Sub"]
+                names = set(re.findall(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}", text))
+                if not names & (resources | {"Stage"}):
+                    problems.append(f"{where}: {text} names no resource of this stack")
+                if "*" in text and not (re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\*", text)
+                                        and text[2:].split(".")[0] in tables):
+                    problems.append(f"{where}: wildcard in {text}")
+            else:
+                problems.append(f"{where}: unexpected resource form {res}")
+    return problems, unscoped
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_iam_is_scoped_except_the_documented_exceptions(template):
+    parsed = _template(template)
+    problems, unscoped = violations(parsed)
+    assert problems == []
+    expected = DOCUMENTED_UNSCOPED if template == MAIN else set()
+    assert unscoped == expected
+
+
+def test_the_checker_catches_wildcards():
+    template = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{
+        "PolicyDocument": {"Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": {"Fn::GetAtt": ["R", "Arn"]}},
+            {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::any/*"},
+            {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": {"Fn::Sub": "arn:aws:dynamodb:*"}},
+        ]}}]}}}}
+    problems, unscoped = violations(template)
+    assert problems == ["R ?: wildcard action dynamodb:*", "R ?: literal resource arn:aws:s3:::any/*",
+                        "R ?: arn:aws:dynamodb:* names no resource of this stack",
+                        "R ?: wildcard in arn:aws:dynamodb:*"]
+    assert unscoped == {("R", ("sns:Publish",))}
+
+
+def test_exception_is_documented_in_the_template():
+    text = MAIN.read_text()
+    assert "GetMetricStatistics supports no resource-level" in text
+    [(_, st)] = [(o, s) for o, s in statements(_template()) if s.get("Resource") == "*"]
+    assert st["Sid"] == "HealthMetricsUnscopable"
+
+
+def _grants(template: dict[str, Any], role: str, action: str) -> list[Any]:
+    return [res for owner, st in statements(template) if owner == role and action in _as_list(st["Action"])
+            for res in _as_list(st["Resource"])]
+
+
+def test_labourers_are_the_only_functions_orchestrator_and_assistant_invoke():
+    template = _template()
+    for role in ("OrchestratorRole", "WorkerAssistantRole"):
+        assert _grants(template, role, "lambda:InvokeFunction") == [{"Ref": "LabourerFunctionArns"}]
+    assert template["Parameters"]["LabourerFunctionArns"]["Type"] == "CommaDelimitedList"
+    assert _grants(template, "ScavengerRole", "lambda:InvokeFunction") == []
+
+
+def test_scheduler_invokes_only_itself():
+    template = _template()
+    [own] = _grants(template, "SchedulerRole", "lambda:InvokeFunction")
+    name = _sub(template["Resources"]["SchedulerFunction"]["Properties"]["FunctionName"])
+    assert _sub(own).endswith(f":function:{name}")
+
+
+def test_index_grants_name_existing_indexes_of_this_table():
+    template = _template()
+    indexes = {g["IndexName"] for g in template["Resources"]["TasksTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    granted = {}
+    for role in ("OrchestratorRole", "ScavengerRole", "WorkerAssistantRole"):
+        subs = [r["Fn::Sub"] for r in _grants(template, role, "dynamodb:Query")]
+        assert all(s.startswith("${TasksTable.Arn}/index/") for s in subs)
+        granted[role] = {s.rsplit("/", 1)[1] for s in subs}
+        assert granted[role] <= indexes
+    assert granted["WorkerAssistantRole"] == {"queue", "deadline"}
+
+
+# -- functions, schedules, alarms, dashboard (template level) -------------------------------------
+def test_functions_run_the_essentials_with_their_environment():
+    template = _template()
+    functions = _resources(template, "AWS::Lambda::Function")
+    assert set(functions) == set(ESSENTIALS)
+    for name, module in ESSENTIALS.items():
+        props = functions[name]["Properties"]
+        assert props["Runtime"] == "python3.12"
+        assert props["Handler"] == f"essentials/{module}.lambda_handler"
+        assert "lambda_handler" in (ROOT / "essentials" / f"{module}.py").read_text()
+        assert props["Layers"] == [{"Ref": "CoreLayer"}]
+        assert set(props["Environment"]["Variables"]) == {
+            "SOSW_TASKS_TABLE", "SOSW_JOBS_TABLE", "SOSW_ALERTS_TOPIC_ARN", "SOSW_WORKER_ASSISTANT_FUNCTION",
+            "SOSW_SCHEDULER_FUNCTION", "SOSW_CONFIG_SSM_PARAMETER"}
+        for setting in ("Timeout", "MemorySize"):
+            assert props[setting]["Ref"] in template["Parameters"]
+        assert len(_sub(props["FunctionName"], "s" * 20)) <= 64
+
+
+def test_every_essential_has_an_errors_alarm_and_dead_tasks_is_alarmed():
+    template = _template()
+    alarms = _resources(template, "AWS::CloudWatch::Alarm").values()
+    watched = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in alarms
+               if a["Properties"]["MetricName"] == "Errors"}
+    assert watched == set(ESSENTIALS)
+    [dead] = [a["Properties"] for a in alarms if a["Properties"]["MetricName"] == metrics.DEAD]
+    assert dead["Namespace"] == metrics.NAMESPACE
+    assert "Dimensions" not in dead  # the roll-up labourer_metrics writes without dimensions
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}] for a in alarms)
+
+
+def test_dashboard_reads_the_metrics_the_emitter_writes():
+    template = _template()
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    parsed = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
+    assert len(parsed["widgets"]) >= 6
+    for name in (metrics.QUEUED, metrics.RUNNING, metrics.COMPLETED, metrics.FAILED, metrics.DEAD,
+                 metrics.INVOKED, metrics.DISPATCH_LATENCY, metrics.TICK_DURATION):
+        assert f'MetricName=\\"{name}\\"' in body
+    assert f"{{{metrics.NAMESPACE},{metrics.LABOURER_DIMENSION}}}" in body
+
+
+# -- (4) deploy into moto ------------------------------------------------------------------------
+def _dummy_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("essentials/__init__.py", "")
+    return buffer.getvalue()
+
+
+LABOURERS = "arn:aws:lambda:us-east-1:123456789012:function:w1,arn:aws:lambda:us-east-1:123456789012:function:w2"
+
+
+@pytest.fixture
+def deployed():
+    with mock_aws(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="sosw-code")
+        for key in ("layer.zip", "functions.zip"):
+            s3.put_object(Bucket="sosw-code", Key=key, Body=_dummy_zip())
+        cfn = boto3.client("cloudformation")
+        params = {"Stage": STAGE, "CodeBucket": "sosw-code", "LayerKey": "layer.zip",
+                  "FunctionKey": "functions.zip", "LabourerFunctionArns": LABOURERS}
+        cfn.create_stack(StackName="sosw-core-dev", TemplateBody=MAIN.read_text(), Capabilities=["CAPABILITY_IAM"],
+                         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()])
+        yield cfn, caught
+
+
+def test_stack_creates_tables_with_indexes(deployed):
+    cfn, _ = deployed
+    assert cfn.describe_stacks(StackName="sosw-core-dev")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    ddb = boto3.client("dynamodb")
+    expected = _code_tables()
+    for name, definition in expected.items():
+        table = ddb.describe_table(TableName=name)["Table"]
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert _normalise_keys(table["KeySchema"]) == definition["KeySchema"]
+        got = sorted(({"IndexName": g["IndexName"], "KeySchema": _normalise_keys(g["KeySchema"]),
+                       "Projection": _normalise_projection(g["Projection"])}
+                      for g in table.get("GlobalSecondaryIndexes", [])), key=lambda g: g["IndexName"])
+        assert got == definition["GlobalSecondaryIndexes"]
+
+
+def test_stack_creates_functions_rules_topic_and_config(deployed):
+    cfn, _ = deployed
+    lam = boto3.client("lambda")
+    arns = {}
+    for module in ESSENTIALS.values():
+        fn = lam.get_function(FunctionName=f"sosw-core-dev-{module.replace('_', '-')}")["Configuration"]
+        assert fn["Handler"] == f"essentials/{module}.lambda_handler"
+        assert fn["Runtime"] == "python3.12"
+        assert fn["Environment"]["Variables"]["SOSW_TASKS_TABLE"] == "sosw-core-dev-tasks"
+        arns[module] = fn["FunctionArn"]
+    events = boto3.client("events")
+    for module in ("orchestrator", "scavenger"):
+        rule = events.describe_rule(Name=f"sosw-core-dev-{module}")
+        assert rule["ScheduleExpression"] == "rate(1 minute)"
+        [target] = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert target["Arn"] == arns[module]
+        policy = json.loads(lam.get_policy(FunctionName=arns[module])["Policy"])
+        assert [s["Principal"] for s in policy["Statement"]] == [{"Service": "events.amazonaws.com"}]
+    topics = [t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]]
+    assert [t for t in topics if t.endswith(":sosw-core-dev-alerts")]
+    assert boto3.client("ssm").get_parameter(Name="/sosw-core/dev/config")["Parameter"]["Value"] == "{}"
+    dashboards = boto3.client("cloudwatch").list_dashboards()["DashboardEntries"]
+    assert [d["DashboardName"] for d in dashboards] == ["sosw-core-dev"]
+
+
+def test_stack_exports_what_workers_import(deployed):
+    cfn, _ = deployed
+    exports = {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
+    for key in ("TasksTableName", "TasksTableArn", "JobsTableName", "JobsTableArn", "AlertsTopicArn",
+                "WorkerAssistantFunctionName", "WorkerAssistantFunctionArn", "SchedulerFunctionArn"):
+        assert exports[f"sosw-core-dev-{key}"], key
+    assert exports["sosw-core-dev-TasksTableName"] == "sosw-core-dev-tasks"
+
+
+def test_example_worker_stack_imports_the_exports(deployed):
+    cfn, _ = deployed
+    cfn.create_stack(StackName="example-worker", TemplateBody=(ROOT / "cloudformation" / "example-worker.yaml").read_text(),
+                     Capabilities=["CAPABILITY_IAM"],
+                     Parameters=[{"ParameterKey": "CodeBucket", "ParameterValue": "sosw-code"},
+                                 {"ParameterKey": "FunctionKey", "ParameterValue": "functions.zip"}])
+    fn = boto3.client("lambda").get_function(FunctionName="sosw-core-dev-example-worker")["Configuration"]
+    assert fn["Environment"]["Variables"]["SOSW_WORKER_ASSISTANT_FUNCTION"] == "sosw-core-dev-worker-assistant"
+
+
+def test_only_known_moto_gaps_are_skipped(deployed):
+    _, caught = deployed
+    skipped = {m.group(1) for w in caught if (m := re.search(r"parse (\S+) but it's not supported", str(w.message)))}
+    assert skipped <= MOTO_UNSUPPORTED

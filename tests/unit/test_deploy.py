@@ -1,0 +1,210 @@
+"""``sosw-core deploy`` against moto: zips uploaded by content, stack created/updated, events shown."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from sosw_core.cli import main as cli_main
+from sosw_core.clock import FixedClock
+from sosw_core.deploy.deploy import Deployer, DeployError, DeployRequest, StackEvent, artifact_key
+from sosw_core.deploy.package import Package, build_function_zip, source_root, write_zip
+
+ROOT = source_root()
+TEMPLATE = ROOT / "cloudformation" / "sosw-core.yaml"
+BUCKET = "sosw-deploy-test"
+
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")  # moto gaps, see test_cloudformation
+
+
+def main(argv: list[str]) -> int:
+    """``sosw-core`` with this command module offered (whether or not COMMAND_MODULES lists it yet)."""
+    modules = cli_main.COMMAND_MODULES
+    if "sosw_core.cli.deploy" not in modules:
+        modules = (*modules, "sosw_core.cli.deploy")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli_main, "COMMAND_MODULES", modules)
+        return cli_main.main(argv)
+
+
+@pytest.fixture
+def package(tmp_path) -> Package:
+    """The real function zip and a small stand-in layer (the real one needs pip)."""
+    layer = write_zip({"python/sosw_core/__init__.py": b""}, tmp_path / "layer.zip")
+    return Package(layer=layer, function=build_function_zip(ROOT, tmp_path / "functions.zip"))
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield boto3.client("cloudformation"), boto3.client("s3")
+
+
+def _deployer(cfn, s3, events: list[StackEvent], **kwargs) -> Deployer:
+    clock = FixedClock()
+    return Deployer(cfn, s3, clock, clock.advance, on_event=events.append, linter=lambda path: [],
+                    poll_seconds=1, **kwargs)
+
+
+def test_deploy_creates_the_stack_and_reports_its_events(aws, package):
+    cfn, s3 = aws
+    events: list[StackEvent] = []
+    result = _deployer(cfn, s3, events).deploy(DeployRequest(stage="dev", bucket=BUCKET, template=TEMPLATE), package)
+    assert (result.stack_name, result.action, result.status) == ("sosw-core-dev", "created", "CREATE_COMPLETE")
+    assert result.outputs["TasksTableName"] == "sosw-core-dev-tasks"
+    assert result.layer_key == f"sosw-core/dev/layer-{package.layer.sha256}.zip"
+    for key, artifact in ((result.layer_key, package.layer), (result.function_key, package.function)):
+        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == artifact.path.read_bytes()
+    assert [(e.logical_id, e.status) for e in events][-1] == ("sosw-core-dev", "CREATE_COMPLETE")
+    assert len({(e.timestamp, e.logical_id, e.status) for e in events}) == len(events)  # each once
+    assert boto3.client("dynamodb").describe_table(TableName="sosw-core-dev-tasks")["Table"]["TableName"]
+
+
+def test_update_keeps_previous_parameters_and_shows_only_new_events(aws, package, tmp_path):
+    cfn, s3 = aws
+    first: list[StackEvent] = []
+    request = DeployRequest(stage="dev", bucket=BUCKET, template=TEMPLATE,
+                            parameters={"ConfigDocument": '{"labourers": []}'})
+    _deployer(cfn, s3, first).deploy(request, package)
+    newer = write_zip({"python/sosw_core/__init__.py": b"# v2\n"}, tmp_path / "layer2.zip")
+    second: list[StackEvent] = []
+    result = _deployer(cfn, s3, second).deploy(
+        DeployRequest(stage="dev", bucket=BUCKET, template=TEMPLATE), Package(newer, package.function))
+    assert (result.action, result.status) == ("updated", "UPDATE_COMPLETE")
+    assert [e.status for e in second] == ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"]
+    params = {p["ParameterKey"]: p["ParameterValue"]
+              for p in cfn.describe_stacks(StackName="sosw-core-dev")["Stacks"][0]["Parameters"]}
+    assert params["ConfigDocument"] == '{"labourers": []}'  # UsePreviousValue, not the default
+    assert params["LayerKey"] == artifact_key("dev", "layer", newer)
+
+
+class _NoChangeCloudFormation:
+    """moto applies an identical update; AWS refuses it with this error, which deploy must accept."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def update_stack(self, **kwargs):
+        raise ClientError({"Error": {"Code": "ValidationError", "Message": "No updates are to be performed."}},
+                          "UpdateStack")
+
+
+def test_unchanged_stack_is_not_an_error(aws, package):
+    cfn, s3 = aws
+    request = DeployRequest(stage="dev", bucket=BUCKET, template=TEMPLATE)
+    _deployer(cfn, s3, []).deploy(request, package)
+    events: list[StackEvent] = []
+    result = _deployer(_NoChangeCloudFormation(cfn), s3, events).deploy(request, package)
+    assert (result.action, result.status) == ("unchanged", "CREATE_COMPLETE")
+    assert events == []
+
+
+def test_invalid_stage_is_refused_before_any_call(aws, package):
+    cfn, s3 = aws
+    with pytest.raises(DeployError, match="stage"):
+        _deployer(cfn, s3, []).deploy(DeployRequest(stage="Dev_1", bucket=BUCKET, template=TEMPLATE), package)
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+
+
+class _FailingStack:
+    """A stack that rolls back: describe_stacks / describe_stack_events as CloudFormation answers."""
+
+    def __init__(self):
+        self.polls = 0
+        at = datetime(2024, 1, 1, tzinfo=UTC)
+        self.events = [  # newest first, as the API pages them
+            {"EventId": "3", "Timestamp": at, "LogicalResourceId": "s", "ResourceStatus": "ROLLBACK_COMPLETE"},
+            {"EventId": "2", "Timestamp": at, "LogicalResourceId": "TasksTable", "ResourceType": "AWS::DynamoDB::Table",
+             "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "Table already exists"},
+            {"EventId": "1", "Timestamp": at, "LogicalResourceId": "s", "ResourceStatus": "CREATE_IN_PROGRESS"},
+        ]
+
+    def describe_stacks(self, StackName):
+        self.polls += 1
+        status = "CREATE_IN_PROGRESS" if self.polls == 1 else "ROLLBACK_COMPLETE"
+        return {"Stacks": [{"StackName": "s", "StackStatus": status}]}
+
+    def get_paginator(self, name):
+        visible = self.events[2:] if self.polls == 1 else self.events
+
+        class Pages:
+            def paginate(self, StackName):
+                return [{"StackEvents": visible}]
+        return Pages()
+
+
+def test_wait_reports_the_failure_reason():
+    events: list[StackEvent] = []
+    deployer = _deployer(_FailingStack(), None, events)
+    with pytest.raises(DeployError, match="ROLLBACK_COMPLETE: TasksTable Table already exists"):
+        deployer.wait("s")
+    assert [e.status for e in events] == ["CREATE_IN_PROGRESS", "CREATE_FAILED", "ROLLBACK_COMPLETE"]
+
+
+# -- the CLI -------------------------------------------------------------------------------------
+def test_cli_dry_run_validates_and_creates_nothing(aws, capsys):
+    cfn, s3 = aws
+    assert main(["deploy", "--stage", "dev", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "valid for CloudFormation" in out
+    assert "cfn-lint: 0 finding(s)" in out
+    assert cfn.list_stacks()["StackSummaries"] == []
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+
+
+def test_cli_dry_run_fails_on_an_invalid_template(aws, tmp_path, capsys):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      Nope: 1\n")
+    assert main(["deploy", "--stage", "dev", "--dry-run", "--template", str(broken)]) == 1
+    assert "Nope" in capsys.readouterr().err
+
+
+def test_cli_deploy_prints_the_event_table(aws, package, capsys):
+    folder = package.layer.path.parent
+    code = main(["deploy", "--stage", "dev", "--bucket", BUCKET, "--package-dir", str(folder),
+                 "-p", "LabourerFunctionArns=arn:aws:lambda:us-east-1:123456789012:function:w1"])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["TIME", "LOGICAL", "ID", "STATUS", "REASON"]
+    assert any(line.split()[1:3] == ["sosw-core-dev", "CREATE_COMPLETE"] for line in lines[1:])
+    assert "stack sosw-core-dev: created (CREATE_COMPLETE)" in lines
+    assert any(line.split() == ["TasksTableName", "sosw-core-dev-tasks"] for line in lines)
+
+
+def test_cli_deploy_needs_a_bucket_and_prebuilt_zips(aws, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SOSW_DEPLOY_BUCKET", raising=False)
+    assert main(["deploy", "--stage", "dev", "--package-dir", str(tmp_path)]) == 1
+    assert "--bucket" in capsys.readouterr().err
+    assert main(["deploy", "--stage", "dev", "--bucket", BUCKET, "--package-dir", str(tmp_path)]) == 1
+    assert "layer.zip" in capsys.readouterr().err
+
+
+def test_cli_package_builds_reproducible_zips(tmp_path, capsys, monkeypatch):
+    import sosw_core.cli.deploy as cli
+
+    def fake_build(root: Path, out: Path):
+        layer = write_zip({"python/x.py": b""}, out / "layer.zip")
+        return Package(layer=layer, function=build_function_zip(root, out / "functions.zip"))
+
+    monkeypatch.setattr(cli, "build_package", fake_build)
+    assert main(["package", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "functions.zip" in out and "sha256" in out
+    assert zipfile.ZipFile(tmp_path / "functions.zip").namelist()
+
+
+def test_missing_bucket_is_a_deploy_error(aws, package):
+    cfn, s3 = aws
+    with pytest.raises(DeployError, match="no-such-bucket"):
+        _deployer(cfn, s3, []).deploy(DeployRequest(stage="dev", bucket="no-such-bucket", template=TEMPLATE), package)
+    assert cfn.list_stacks()["StackSummaries"] == []

@@ -1,0 +1,1 @@
+"""An example worker: sums the numbers in its payload."""
