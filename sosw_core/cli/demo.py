@@ -64,11 +64,21 @@ class LiveProgress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sosw_core.local.demo import Demo, DemoOptions
 
     progress_out = sys.stderr if args.json else sys.stdout
+    library_logger = logging.getLogger("sosw_core")
+    previous_level = library_logger.level
     if not args.verbose:  # failing and retried tasks are part of the show: keep the screen for progress
-        logging.getLogger("sosw_core").setLevel(logging.ERROR)
+        library_logger.setLevel(logging.ERROR)
+    try:
+        return _run(args, progress_out)
+    finally:
+        library_logger.setLevel(previous_level)
+
+
+def _run(args: argparse.Namespace, progress_out) -> int:
+    from sosw_core.local.demo import Demo, DemoOptions
+
     ddb = None
     endpoint = args.endpoint_url
     if endpoint is None:
