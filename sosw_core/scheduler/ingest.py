@@ -341,7 +341,7 @@ class Ingestor:
         rows = [self.batch.store.new_row(t, now) for t in page if t.task_id not in existing]
         futures = [pool.submit(self.batch.write_rows, batch) for batch in chunks(rows, WRITE_BATCH)]
         for future in futures:
-            future.result()  # the first error propagates once every request in flight is done
+            future.result()  # the first error propagates; _write then drops the requests not started
         return len(existing)
 
     def _out_of_time(self, context: LambdaContext | None) -> bool:

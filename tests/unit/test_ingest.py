@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import threading
 from datetime import date
 
 import boto3
@@ -12,7 +15,8 @@ from moto import mock_aws
 
 from sosw_core.clock import FixedClock
 from sosw_core.config import SchedulerConfig
-from sosw_core.errors import ConfigError, InvalidJob
+from sosw_core.errors import ConfigError, InvalidEvent, InvalidJob
+from sosw_core.invokers.base import InvokeError
 from sosw_core.scheduler.ingest import Ingestor, SchemaViolations, load_schemas, plan_job
 from sosw_core.store import create_tables, open_store
 from sosw_core.store.batch import BatchCreator
@@ -55,11 +59,13 @@ class FaultyBatch(BatchCreator):
 
     def __init__(self, store, at: int, fault):
         super().__init__(store)
-        self.at, self.fault, self.calls = at, fault, 0
+        self.at, self.fault, self.calls, self._lock = at, fault, 0, threading.Lock()
 
     def write_rows(self, rows):
-        self.calls += 1
-        if self.calls == self.at:
+        with self._lock:
+            self.calls += 1
+            due = self.calls == self.at
+        if due:
             self.fault()
         super().write_rows(rows)
 
@@ -247,6 +253,25 @@ def test_continuation_until_done(env):
     assert (record.state, record.cursor, record.total) == (JobState.DONE, 525, 525)
 
 
+def test_failed_continuation_invoke_leaves_the_job_resumable(env):
+    class Refusing(RecordingInvoker):
+        def invoke(self, function_name, event):
+            raise InvokeError(function_name, "TooManyRequestsException")
+
+    clock = FixedClock(START)
+    with pytest.raises(InvokeError):
+        ingestor(env, clock, invoker=Refusing(), page_size=50).handle(flat_job(120), RunsOut(2))
+    record, = JobStore(env[1].models).list_jobs()
+    assert (record.cursor, record.owner) == (50, None)  # handed over before the invoke
+    result = ingestor(env, clock, page_size=50).handle(flat_job(120))  # Lambda retries the event
+    assert result["state"] == "done" and result["skipped"] == 0 and scan_count(env[1]) == 120
+
+
+def test_continuation_of_an_unknown_job_is_an_invalid_event(env):
+    with pytest.raises(InvalidEvent):
+        ingestor(env, FixedClock(START)).handle({"continue_job": "nope"})
+
+
 def test_crash_mid_page_then_redelivery_loses_and_duplicates_nothing(env):
     config, store = env
     clock = FixedClock(START)
@@ -306,7 +331,7 @@ def test_zombie_is_fenced_after_take_over(env):
 
 # -- memory -----------------------------------------------------------------------------------
 MEMORY_SCRIPT = """
-import json, resource, sys, time
+import json, time
 from moto import mock_aws
 from sosw_core.clock import FixedClock
 from sosw_core.config import LabourerConfig, SchedulerConfig, SoswConfig
@@ -328,8 +353,10 @@ class NullBatch(BatchCreator):  # builds and serialises every row as for DynamoD
         return set()
 
 
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss_mb():  # VmHWM: the peak RSS of this process image (ru_maxrss would include the parent's)
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 job = {"lambda_name": "w", "period": "last_10_days", "isolate_days": True, "isolate_sections": True,
@@ -349,3 +376,16 @@ with mock_aws():
 """
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM from /proc (Linux)")
+def test_peak_memory_of_a_100k_task_ingest():
+    """A fresh interpreter, like a Lambda container: its peak RSS over a 100,000-task ingest."""
+    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], capture_output=True, text=True,
+                          check=True, timeout=600,
+                          env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                               "AWS_DEFAULT_REGION": "us-east-1"})
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"\n100,000-task ingest (rows built and serialised, not sent): process peak RSS "
+          f"{figures['rss_peak_mb']:.0f} MB (after imports and setup {figures['rss_before_mb']:.0f} MB), "
+          f"{figures['seconds']:.1f}s")
+    assert figures["state"] == "done" and figures["rows"] == 100_000
+    assert figures["rss_peak_mb"] < 200
