@@ -24,8 +24,9 @@ venv: $(STAMP)  ## create .venv with the package and test tools
 dynamodb-local: $(STAMP)  ## fetch DynamoDB Local once into ~/.cache/sosw-core
 	$(BIN)/python -m sosw_core.local.dynamodb_local fetch
 
-run: dynamodb-local  ## run the main job: a local deployment working through an example job
-	$(SOSW) demo
+DEMO_ARGS ?=
+run: dynamodb-local  ## run the main job: a local deployment working through example jobs (DEMO_ARGS="--tasks 300")
+	$(SOSW) demo $(DEMO_ARGS)
 
 lint: $(STAMP)  ## ruff and cfn-lint
 	$(BIN)/ruff check sosw_core essentials workers tests bench

@@ -21,29 +21,26 @@ Rules, in the order they are checked (nothing is written until all of them pass)
                            (its lease expired, or the task closed): nothing changed
    ======================  =============================================================
 
-Completion chaining: after an *applied* completion of a labourer with
-``chain_on_completion``, the ``chain(labourer_id, now)`` callable (the Orchestrator's
-``dispatch_one_labourer``) starts the next tasks at once instead of at the next tick. A chain
-failure is logged and named in the response; the completion stays applied, and the next
-orchestrator tick dispatches instead.
+Completion chaining: with a :class:`~sosw_core.handoff.HandOff`, a successful report of the
+attempt that is running completes its task and claims the labourer's next queued task in one
+transaction, then invokes it (``chained``: 1 in the response); see :mod:`sosw_core.handoff`
+for when that is allowed. An invoke failure there gives the next task back and is named in
+the response (``chain_error``); the completion stays applied.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from sosw_core.clock import Clock
 from sosw_core.config.model import LabourerConfig, SoswConfig
 from sosw_core.events import Action, Report, parse_report
+from sosw_core.handoff import HandOff
 from sosw_core.store.task_store import Outcome, TaskStore
 from sosw_core.task import TaskState
 
 logger = logging.getLogger(__name__)
-
-# chain(labourer_id, now) -> tasks invoked; e.g. Orchestrator.dispatch_one_labourer
-Chain = Callable[[str, float], int]
 
 # TaskStore.fail keeps at most this many characters of the message.
 STORED_MESSAGE_CHARS = 2000
@@ -65,13 +62,14 @@ def failure_text(message: str, traceback: str, limit: int = STORED_MESSAGE_CHARS
 
 
 class WorkerAssistant:
-    """Applies worker reports to the task store. Thread-safe as long as ``chain`` is."""
+    """Applies worker reports to the task store. Thread-safe."""
 
-    def __init__(self, store: TaskStore, config: SoswConfig, clock: Clock, chain: Chain | None = None):
+    def __init__(self, store: TaskStore, config: SoswConfig, clock: Clock,
+                 handoff: HandOff | None = None):
         self.store = store
         self.config = config
         self.clock = clock
-        self.chain = chain
+        self.handoff = handoff
 
     def handle(self, event: Any) -> dict[str, Any]:
         """Validate and apply one report event.
@@ -94,10 +92,21 @@ class WorkerAssistant:
     def _apply(self, report: Report, labourer: LabourerConfig, now: float) -> dict[str, Any]:
         inv = report.invocation
         state: TaskState | None
+        response: dict[str, Any] = {}
         if report.action is Action.COMPLETED:
-            outcome = self.store.complete(inv.task_id, inv.token, inv.attempt, now,
-                                          result=report.result, stats=report.stats)
-            state = TaskState.COMPLETED  # complete() raises for a dead task; else it is completed
+            if self.handoff is not None:
+                done = self.handoff.complete(inv.task_id, inv.token, inv.attempt, labourer, now,
+                                             result=report.result, stats=report.stats)
+                outcome = done.outcome
+                response["chained"] = done.chained
+                if done.chain_error:
+                    response["chain_error"] = done.chain_error
+            else:
+                outcome = self.store.complete(inv.task_id, inv.token, inv.attempt, now,
+                                              labourer_id=labourer.id, result=report.result,
+                                              stats=report.stats)
+            # complete() raises for a dead task; a stale completion left the task as it was
+            state = None if outcome is Outcome.STALE else TaskState.COMPLETED
         elif report.action is Action.FAILED:
             outcome, state = self.store.fail(
                 inv.task_id, inv.token, inv.attempt, labourer, now, error_type=report.error_type,
@@ -105,23 +114,11 @@ class WorkerAssistant:
         else:
             outcome = self.store.heartbeat(inv.task_id, inv.token, inv.attempt, labourer, now)
             state = TaskState.INVOKED if outcome is Outcome.APPLIED else None
-        response: dict[str, Any] = {"task_id": inv.task_id, "action": report.action.value,
-                                    "outcome": outcome.value, "state": state.value if state else None}
-        if (report.action is Action.COMPLETED and outcome is Outcome.APPLIED
-                and labourer.chain_on_completion and self.chain is not None):
-            response.update(self._chain(labourer.id, inv.task_id, now))
+        response = {"task_id": inv.task_id, "action": report.action.value, "outcome": outcome.value,
+                    "state": state.value if state else None, **response}
         extra = {"task_id": inv.task_id, "labourer_id": inv.labourer_id, "attempt": inv.attempt,
                  "action": report.action.value, "outcome": outcome.value, "state": response["state"]}
         if report.action is Action.FAILED:
             extra["error_type"] = report.error_type
         logger.info("report", extra=extra)
         return response
-
-    def _chain(self, labourer_id: str, task_id: str, now: float) -> dict[str, Any]:
-        """Dispatch the labourer's next tasks; a failure here must not undo the completion."""
-        try:
-            return {"chained": self.chain(labourer_id, now)} if self.chain else {}
-        except Exception as exc:  # noqa: BLE001 - best effort: logged with traceback and reported back
-            logger.exception("completion chaining failed",
-                             extra={"task_id": task_id, "labourer_id": labourer_id})
-            return {"chained": 0, "chain_error": f"{type(exc).__name__}: {exc}"[:500]}

@@ -6,36 +6,44 @@ recorded in its :class:`DispatchRecord`, and never stops the others):
 1. **rate limit** (no I/O): ``max_invocations_per_minute`` minus the invocations this instance
    made in the last 60 s (a sliding window over the ``now`` values of its ticks);
 2. **health**: the status of the labourer's CloudWatch metrics, read through the tick's cached
-   reader, so a metric shared by several labourers is fetched once per tick;
-3. **running**: one ``Query`` (``Select=COUNT``) on the deadline index, skipped when the health
-   status allows nothing;
-4. **desired** = ``desired_invocations(max, status, coefficients, running)``, capped by the rate
-   limit; at 0 or less the queue is not read at all;
-5. **claim and invoke**: one ``Query`` with ``Limit=desired``, then per task one guarded
-   ``UpdateItem`` (the claim) and one asynchronous Lambda invoke.
+   reader, so a metric shared by several labourers is fetched once per tick; the cap is
+   ``floor(max x coefficient)``, and at 0 nothing is read from DynamoDB;
+3. **queue**: one ``Query`` with ``Limit=cap``; an empty queue ends the labourer's turn (an
+   idle labourer costs this one request);
+4. **running**: one ``Query`` (``Select=COUNT``) on the deadline index; a labourer already at
+   its cap ends its turn here (two requests);
+5. **dispatch lease**: one guarded ``UpdateItem`` (:mod:`sosw_core.store.dispatch_lease`), so
+   that of all orchestrators only one dispatches the labourer at a time (a held lease skips the
+   labourer for this tick), and ``running`` counted again under it — that count is binding;
+6. **claim and invoke**: ``desired = cap - running`` (capped by the rate limit); per task one
+   guarded ``UpdateItem`` (the claim) and one asynchronous Lambda invoke; then the lease is
+   released (one guarded ``UpdateItem``).
 
 Races tolerated:
 
-* Two orchestrators that read the same queue head both try to claim; the claim's guard lets
-  exactly one win, the loser skips the task (``claim`` returns None). If claims were lost and
-  fewer than desired were made, one more queue read is allowed, skipping the ids already seen
-  (the queue index is eventually consistent and may still list them).
+* Two orchestrators that read the same queue head: only the lease holder claims; and a claim
+  also races the completion hand-offs (:mod:`sosw_core.handoff`): the claim's guard lets
+  exactly one win, the loser skips the task. If claims were lost and fewer than desired were
+  made, one more queue read is allowed, skipping the ids already seen (the queue index is
+  eventually consistent and may still list them).
 * An invoke that raises :class:`InvokeError` was not accepted: the task is released at once
   (back to the front of the queue, attempt not counted) and the labourer stops for this tick.
   Any other exception from the invoker leaves the task INVOKED, because the invocation may have
   been accepted; its lease then runs out and the Scavenger retries it (one attempt counted).
 
-Concurrency bound (what is guaranteed, not hoped for): ``running`` comes from a GSI, which is
-eventually consistent, and is read before the claims. Each dispatch therefore claims at most
-``max_simultaneous_invocations - running_seen`` tasks. With one dispatcher at a time and
-settled index reads, tasks in flight never exceed ``max_simultaneous_invocations``; with ``k``
-dispatches of one labourer overlapping (several orchestrators, completion chaining), in flight
-is at most ``k x max_simultaneous_invocations``. No task is ever invoked twice by a dispatch:
-the claim is the only way to INVOKED.
+Concurrency bound (what is guaranteed, not hoped for): tasks INVOKED never exceed
+``max_simultaneous_invocations``. Claims by dispatches happen only under the labourer's
+dispatch lease, after counting; completion hand-offs swap one INVOKED task for another in one
+transaction; every other transition only lowers the count. A worker run ends before its task
+leaves INVOKED (it reports after its work; a Lambda is killed at its timeout, which must not
+exceed the lease ``max_duration_seconds``), so runs in progress never exceed INVOKED tasks.
+The count is read from a GSI: on DynamoDB Local it is exact; on AWS a claim made by the
+previous lease holder within the index's propagation delay (typically well under a second)
+may be missed. A dispatch stops claiming when half its lease has passed (``timer``), so a
+slow dispatch never overlaps the next holder's.
 
-``max_invocations_per_minute`` is held per Orchestrator instance (per Lambda container): a
-labourer that needs it as a global limit should run one orchestrator at a time and set
-``chain_on_completion = False``.
+``max_invocations_per_minute`` is held per Orchestrator instance (per Lambda container), and
+labourers that set it are not handed off on completion.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,7 +62,8 @@ from sosw_core.config.model import HealthMetric, LabourerConfig, SoswConfig
 from sosw_core.events import worker_event
 from sosw_core.health import desired_invocations, labourer_status
 from sosw_core.invokers.base import InvokeError, Invoker
-from sosw_core.store.queries import TaskQueries
+from sosw_core.store.dispatch_lease import DispatchLeases
+from sosw_core.store.queries import QueuedRef, TaskQueries
 from sosw_core.store.task_store import Outcome, TaskStore
 from sosw_core.task import Task
 
@@ -61,6 +71,7 @@ logger = logging.getLogger(__name__)
 
 RATE_WINDOW_SECONDS = 60.0
 MAX_QUEUE_READS = 2  # the first read, plus one more when claims were lost to another dispatcher
+DISPATCH_LEASE_SECONDS = 30.0  # a dispatcher that dies blocks its labourer at most this long
 T = TypeVar("T")
 
 
@@ -89,12 +100,14 @@ class DispatchRecord:
     task_ids: tuple[str, ...] = ()  # invoked, in order (not logged at INFO)
     claims_lost: int = 0
     error: str | None = None
+    waits: tuple[float, ...] = ()  # per invoked task: seconds from runnable to invoked
 
     def log_fields(self) -> dict[str, Any]:
         return {"labourer_id": self.labourer_id, "status": self.status,
                 "metric_values": dict(self.metric_values), "running": self.running,
                 "desired": self.desired, "invoked": self.invoked, "claims_lost": self.claims_lost,
-                "stopped_because": self.stopped_because, "error": self.error}
+                "stopped_because": self.stopped_because, "error": self.error,
+                "max_wait_seconds": round(max(self.waits), 3) if self.waits else None}
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,7 @@ class _Progress:
     desired: int = 0
     rate_capped: bool = False
     task_ids: list[str] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
     claims_lost: int = 0
     stopped_because: str = ""
     error: str | None = None
@@ -130,7 +144,7 @@ class _Progress:
     def freeze(self) -> DispatchRecord:
         return DispatchRecord(self.labourer_id, self.status, self.metric_values, self.running,
                               self.desired, len(self.task_ids), self.stopped_because,
-                              tuple(self.task_ids), self.claims_lost, self.error)
+                              tuple(self.task_ids), self.claims_lost, self.error, tuple(self.waits))
 
 
 class RateWindow:
@@ -156,7 +170,11 @@ class Orchestrator:
     """Dispatches every configured labourer once per tick. One instance serves one thread."""
 
     def __init__(self, config: SoswConfig, queries: TaskQueries, tasks: TaskStore, invoker: Invoker,
-                 metrics_reader_factory: MetricsReaderFactory, rng: random.Random | None = None):
+                 metrics_reader_factory: MetricsReaderFactory, rng: random.Random | None = None, *,
+                 leases: DispatchLeases | None = None, timer: Callable[[], float] = time.monotonic):
+        """``leases``: the dispatch leases that keep concurrent orchestrators from overfilling a
+        labourer. Without them (tests, a single dispatcher) the bound holds only while one
+        dispatch of a labourer runs at a time."""
         self.config = config
         self.queries = queries
         self.tasks = tasks
@@ -164,6 +182,9 @@ class Orchestrator:
         self.metrics_reader_factory = metrics_reader_factory
         self.rng = rng or random.Random()
         self.window = RateWindow()
+        self.leases = leases
+        self.timer = timer
+        self.owner = f"orchestrator-{uuid.uuid4().hex[:12]}"  # this instance, in lease rows
 
     def tick(self, now: float) -> list[DispatchRecord]:
         """Dispatch every labourer once; records in configuration order.
@@ -181,10 +202,6 @@ class Orchestrator:
         """One labourer, by the same rules as a tick (raises UnknownLabourer for a bad id)."""
         labourer = self.config.labourer(labourer_id)
         return self._dispatch(labourer, now, self.metrics_reader_factory(now))
-
-    def dispatch_one_labourer(self, labourer_id: str, now: float) -> int:
-        """For completion chaining: dispatch one labourer now; the number of tasks invoked."""
-        return self.dispatch_labourer(labourer_id, now).invoked
 
     def run(self, context: LambdaContext | None, clock: Clock,
             sleep: Callable[[float], None] = time.sleep) -> RunReport:
@@ -221,34 +238,58 @@ class Orchestrator:
         p.status = labourer_status(metrics, values)
         coefficients = self.config.orchestrator.status_coefficients
         maximum = labourer.max_simultaneous_invocations
-        if desired_invocations(maximum, p.status, coefficients, 0) <= 0:
+        cap = desired_invocations(maximum, p.status, coefficients, 0)
+        if cap <= 0:
             p.stopped_because = f"health status {p.status}"  # running cannot change that: not read
             return
-        p.running = self.queries.count_running(labourer.id)
-        desired = desired_invocations(maximum, p.status, coefficients, p.running)
-        if desired <= 0:
+        refs = self.queries.next_queued(labourer.id, min(cap, allowed) if allowed is not None else cap)
+        if not refs:
+            p.stopped_because = "queue empty"  # nothing to claim: no lease, no count
+            return
+        p.running = self.queries.count_running(labourer.id)  # a saturated labourer stops here
+        if desired_invocations(maximum, p.status, coefficients, p.running) <= 0:
             p.stopped_because = "running at maximum"
             return
-        if allowed is not None and allowed < desired:
-            desired, p.rate_capped = allowed, True
-        p.desired = desired
-        self._claim_and_invoke(p, labourer, now)
+        if self.leases is not None and not self.leases.acquire(labourer.id, self.owner, now,
+                                                               DISPATCH_LEASE_SECONDS):
+            p.stopped_because = "another orchestrator is dispatching"
+            return
+        try:
+            if self.leases is not None:  # counted again under the lease: this one is binding
+                p.running = self.queries.count_running(labourer.id)
+            desired = desired_invocations(maximum, p.status, coefficients, p.running)
+            if desired <= 0:
+                p.stopped_because = "running at maximum"
+                return
+            if allowed is not None and allowed < desired:
+                desired, p.rate_capped = allowed, True
+            p.desired = desired
+            self._claim_and_invoke(p, labourer, now, refs)
+        finally:
+            if self.leases is not None and not self.leases.release(labourer.id, self.owner):
+                logger.warning("dispatch lease was lost before release",
+                               extra={"labourer_id": labourer.id, "owner": self.owner})
 
-    def _claim_and_invoke(self, p: _Progress, labourer: LabourerConfig, now: float) -> None:
+    def _claim_and_invoke(self, p: _Progress, labourer: LabourerConfig, now: float,
+                          first: list[QueuedRef]) -> None:
         seen: set[str] = set()
+        started = self.timer()
         for read in range(MAX_QUEUE_READS):
             wanted = p.desired - len(p.task_ids)
             # a second read asks past the ids already seen: the index may still list them
             limit = wanted + (len(seen) if read else 0)
-            refs = self.queries.next_queued(labourer.id, limit)
+            refs = first[:limit] if read == 0 else self.queries.next_queued(labourer.id, limit)
             for ref in refs:
                 if len(p.task_ids) >= p.desired:
                     break
                 if ref.task_id in seen:
                     continue
+                if self.timer() - started > DISPATCH_LEASE_SECONDS / 2:
+                    p.stopped_because = "dispatch lease half spent"
+                    return
                 seen.add(ref.task_id)
                 task = self.tasks.claim(ref.task_id, ref.attempts, labourer, now)
-                if task is None:  # another dispatcher claimed it first (or it closed meanwhile)
+                if task is None:  # another dispatcher or a hand-off claimed it first (or it closed)
                     p.claims_lost += 1
                     continue
                 try:
@@ -258,6 +299,8 @@ class Orchestrator:
                     self._release(task, now, exc)
                     return
                 p.task_ids.append(task.task_id)
+                if ref.runnable_at is not None:
+                    p.waits.append(max(0.0, now - ref.runnable_at))
                 self.window.record(labourer.id, now)
                 logger.debug("invoked", extra={"labourer_id": labourer.id, "task_id": task.task_id,
                                                "attempt": task.attempts})

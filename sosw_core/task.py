@@ -162,6 +162,14 @@ def queue_sort_key(*, created_at: float, task_id: str, due_at: float | None = No
     return f"1#{int(created_at * 1000):015d}#{task_id}"
 
 
+def runnable_since(sort_key: str) -> float | None:
+    """When a queued task became runnable, read back from its :func:`queue_sort_key` (or None)."""
+    parts = sort_key.split("#", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return int(parts[1]) / 1000.0
+
+
 def retry_delay(backoff: Backoff, attempt: int, rng: random.Random | None = None) -> float:
     """Seconds to wait before attempt ``attempt + 1`` after attempt ``attempt`` (1-based) failed.
 

@@ -2,7 +2,9 @@
 
 The Orchestrator and the Scavenger tick on background threads (a "minute" is as short as
 you like), workers run in the :class:`LocalInvoker`'s thread pool and report in-process to the
-WorkerAssistant, which chains the next task on completion. DynamoDB is real (DynamoDB Local).
+WorkerAssistant, which hands each freed slot to the next task on completion. DynamoDB is real
+(DynamoDB Local), and so are the rules that keep concurrency within each labourer's limit:
+dispatch leases and hand-off transactions, not locks in this process.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sosw_core.assistant import WorkerAssistant
 from sosw_core.clock import Clock, SystemClock
 from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.config.model import SoswConfig
+from sosw_core.handoff import HandOff
 from sosw_core.invokers.local import LocalInvoker
 from sosw_core.notifiers.local import MemoryNotifier
 from sosw_core.orchestrator import Orchestrator
@@ -72,10 +75,11 @@ class LocalRuntime:
         self.invoker = LocalInvoker({}, max_workers=max_workers, timeouts={
             lab.function_name: float(lab.max_duration_seconds) for lab in config.labourers})
         self.orchestrator = Orchestrator(config, store.queries, store.tasks, self.invoker,
-                                         self.metrics.for_tick)
+                                         self.metrics.for_tick, leases=store.leases)
         self.scavenger = Scavenger(config, store.queries, store.tasks, self.notifier)
-        self._dispatch_locks = {lab.id: threading.Lock() for lab in config.labourers}
-        self.assistant = WorkerAssistant(store.tasks, config, self.clock, chain=self._chain)
+        handoff = HandOff(config, store.queries, store.tasks, self.invoker, self.metrics.for_tick,
+                          health_refresh_seconds=tick_seconds)
+        self.assistant = WorkerAssistant(store.tasks, config, self.clock, handoff=handoff)
         reporter = DirectReporter(self.assistant)
         for labourer in config.labourers:
             worker = workers[labourer.id]
@@ -90,18 +94,9 @@ class LocalRuntime:
         self._threads: list[threading.Thread] = []
         self.errors: list[str] = []
 
-    def _chain(self, labourer_id: str, now: float) -> int:
-        # One dispatcher per labourer at a time in this process: the running count a dispatch
-        # reads then includes every claim made before it, so the concurrency limit holds exactly.
-        with self._dispatch_locks[labourer_id]:
-            return self.orchestrator.dispatch_one_labourer(labourer_id, now)
-
     def tick(self) -> None:
-        """One orchestrator tick, labourer by labourer, each under its dispatch lock."""
-        now = self.clock.now()
-        for labourer in self.config.labourers:
-            with self._dispatch_locks[labourer.id]:
-                self.orchestrator.dispatch_labourer(labourer.id, now)
+        """One orchestrator tick."""
+        self.orchestrator.tick(self.clock.now())
 
     def sweep(self) -> None:
         self.scavenger.sweep(self.clock.now())

@@ -1,6 +1,7 @@
 """The DynamoDB adapter: models (the schema), the task store, batched creation and queries."""
 
 from sosw_core.store.batch import BatchCreator, BatchIncomplete, CreateResult
+from sosw_core.store.dispatch_lease import DispatchLeases
 from sosw_core.store.factory import Store, open_store
 from sosw_core.store.models import Models, build_models
 from sosw_core.store.queries import DueRef, QueuedRef, TaskQueries
@@ -11,6 +12,7 @@ __all__ = [
     "BatchCreator",
     "BatchIncomplete",
     "CreateResult",
+    "DispatchLeases",
     "DueRef",
     "Models",
     "Outcome",

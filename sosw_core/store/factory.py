@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sosw_core.config.model import SoswConfig
 from sosw_core.store.batch import BatchCreator
+from sosw_core.store.dispatch_lease import DispatchLeases
 from sosw_core.store.models import Models, build_models
 from sosw_core.store.queries import TaskQueries
 from sosw_core.store.task_store import TaskStore
@@ -17,9 +18,11 @@ class Store:
     tasks: TaskStore
     queries: TaskQueries
     batch: BatchCreator
+    leases: DispatchLeases
 
 
 def open_store(config: SoswConfig) -> Store:
     models = build_models(config.tables, config.dynamodb)
     tasks = TaskStore(models, retention=config.retention, endpoint=config.dynamodb.endpoint_url)
-    return Store(models=models, tasks=tasks, queries=TaskQueries(tasks), batch=BatchCreator(tasks))
+    return Store(models=models, tasks=tasks, queries=TaskQueries(tasks), batch=BatchCreator(tasks),
+                 leases=DispatchLeases(models, endpoint=config.dynamodb.endpoint_url))

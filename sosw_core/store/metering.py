@@ -48,7 +48,7 @@ class RequestMeter:
                     self.read_units += units
 
     def attach(self) -> RequestMeter:
-        for m in self.models.all:
+        for m in self.models.connected:
             client = m._get_connection().connection.client
             if client in self._clients:
                 continue

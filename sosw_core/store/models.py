@@ -17,7 +17,9 @@ deadline      ``deadline_pk``             ``deadline_at`` (epoch s)   INVOKED (l
 closed        ``closed_pk``               ``closed_at`` (epoch s)     COMPLETED, DEAD
 ============  ==========================  ==========================  ===========================
 
-Jobs table (hash key ``job_id``): one row per Scheduler job with its ingestion cursor.
+Jobs table (hash key ``job_id``): one row per Scheduler job with its ingestion cursor, and one
+row per labourer holding the Orchestrator's dispatch lease (key ``#dispatch#<labourer>``; job
+ids may not start with ``#``, see :mod:`sosw_core.store.dispatch_lease`).
 """
 
 from __future__ import annotations
@@ -53,10 +55,17 @@ MAX_POOL_CONNECTIONS = 64  # one client serves every thread (ingest writers, loc
 class Models:
     task: type[Model]
     job: type[Model]
+    lease: type[Model]  # lives in the jobs table: not a table of its own
 
     @property
     def all(self) -> tuple[type[Model], ...]:
+        """One model per table (what ``tables create`` and the templates know)."""
         return (self.task, self.job)
+
+    @property
+    def connected(self) -> tuple[type[Model], ...]:
+        """Every model with a connection of its own (what meters and fault injectors hook)."""
+        return (self.task, self.job, self.lease)
 
 
 def _meta(table_name: str, dynamodb: DynamoDBConfig) -> type:
@@ -158,6 +167,17 @@ def build_models(tables: TablesConfig, dynamodb: DynamoDBConfig) -> Models:
         as_of = UnicodeAttribute(null=True)  # the plan's "today" (ISO date): continuations re-plan the same dates
         chunkable_attrs = ListAttribute(of=UnicodeAttribute, null=True)  # the variant's levels at start
 
+    class LeaseModel(Model):
+        """A per-labourer dispatch lease, stored beside the job records (same table, same key)."""
+
+        Meta = _meta(tables.jobs, dynamodb)
+
+        job_id = UnicodeAttribute(hash_key=True)  # "#dispatch#<labourer id>"
+        owner = UnicodeAttribute(null=True)
+        lease_until = NumberAttribute(null=True)
+        dispatches = NumberAttribute(default=0)  # leases granted so far (for status screens)
+
     TaskModel.__name__ = TaskModel.__qualname__ = "TaskModel"
     JobModel.__name__ = JobModel.__qualname__ = "JobModel"
-    return Models(task=TaskModel, job=JobModel)
+    LeaseModel.__name__ = LeaseModel.__qualname__ = "LeaseModel"
+    return Models(task=TaskModel, job=JobModel, lease=LeaseModel)

@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sosw_core.store.task_store import TaskStore
-from sosw_core.task import Task, TaskState
+from sosw_core.task import Task, TaskState, runnable_since
 
 
 @dataclass(frozen=True)
 class QueuedRef:
     task_id: str
     attempts: int
+    runnable_at: float | None = None  # from the queue sort key: creation, or when a retry came due
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class TaskQueries:
             return []
         with self.store._errors():
             rows = self._task.queue_index.query(labourer_id, limit=limit)
-            return [QueuedRef(r.task_id, int(r.attempts or 0)) for r in rows]
+            return [QueuedRef(r.task_id, int(r.attempts or 0), runnable_since(r.queue_sk or ""))
+                    for r in rows]
 
     def count_running(self, labourer_id: str) -> int:
         """Tasks INVOKED now (one Query with Select=COUNT on the deadline index)."""

@@ -21,7 +21,6 @@ from sosw_core.store.convert import to_task
 from sosw_core.store.errors import dynamodb_errors, is_condition_failure
 from sosw_core.store.models import Models
 from sosw_core.task import (
-    OPEN_STATES,
     EventKind,
     NewTask,
     Task,
@@ -129,9 +128,13 @@ class TaskStore:
             orchestrator A: query → task t (attempts 0) ─ update(if queued & 0) ✔ attempt 1
             orchestrator B: query → task t (attempts 0) ───── update(if queued & 0) ✘ skip
         """
+        return self._update(task_id, *self._claim_parts(seen_attempts, labourer, now))
+
+    def _claim_parts(self, seen_attempts: int, labourer: LabourerConfig, now: float) -> tuple[list, Any]:
+        """The actions and guard of a claim (shared by :meth:`claim` and the hand-off)."""
         t = self._task
         attempt = seen_attempts + 1
-        return self._update(task_id, [
+        return [
             t.state.set(TaskState.INVOKED.value),
             t.attempts.set(attempt),
             t.updated_at.set(now),
@@ -139,8 +142,8 @@ class TaskStore:
             t.deadline_pk.set(labourer.id),
             t.deadline_at.set(now + labourer.max_duration_seconds),
             self._event(EventKind.CLAIMED, attempt, now),
-        ], (t.state == TaskState.QUEUED.value) & (t.attempts == seen_attempts)
-           & (t.labourer_id == labourer.id))
+        ], ((t.state == TaskState.QUEUED.value) & (t.attempts == seen_attempts)
+            & (t.labourer_id == labourer.id))
 
     def release(self, task: Task, now: float, reason: str) -> Outcome:
         """INVOKED → QUEUED (front of the queue) when the invoke failed right after the claim.
@@ -188,20 +191,33 @@ class TaskStore:
         return Outcome.STALE
 
     def complete(self, task_id: str, token: str, attempt: int, now: float, *,
-                 result: dict[str, Any] | None = None, stats: dict[str, Any] | None = None) -> Outcome:
-        """Any open state → COMPLETED: the work of ``attempt`` finished.
+                 labourer_id: str | None = None, result: dict[str, Any] | None = None,
+                 stats: dict[str, Any] | None = None) -> Outcome:
+        """An open task → COMPLETED: the work of ``attempt`` finished.
 
-        Guard ``token AND state IN (queued, invoked, retrying)``. Accepted also when the lease
-        ran out and the task was already scheduled for retry or queued again: the work is done,
-        so the task leaves every index that could dispatch it and is never run again. A second
-        report (a duplicate Lambda delivery) finds the task COMPLETED and changes nothing.
-        The token check also makes sure the row exists: an update never creates a task
-        without its labourer. Timeline of a late completion::
+        Guard ``token [AND labourer_id] AND (state IN (queued, retrying) OR (state = invoked
+        AND attempts = attempt))``. Accepted also when the lease ran out and the task was
+        already scheduled for retry or queued again: the work is done, so the task leaves every
+        index that could dispatch it and is never run again. Refused as STALE while a *newer*
+        attempt is INVOKED: that run is still going, and closing the task under it would stop
+        counting it against the labourer's concurrency limit (the newer attempt reports for
+        itself). A second report (a duplicate Lambda delivery) finds the task COMPLETED and
+        changes nothing. The token check also makes sure the row exists: an update never
+        creates a task without its labourer. Timeline of a late completion::
 
             attempt 1: claimed ─ runs past its lease ──────────────── complete ✔ (COMPLETED)
             scavenger:             expire → RETRYING ─ requeue → QUEUED
             orchestrator:                                      claim ✘ (state is completed)
         """
+        actions, condition = self._complete_parts(token, attempt, now, labourer_id, result, stats)
+        if self._update(task_id, actions, condition):
+            return Outcome.APPLIED
+        return self._explain_completion(task_id, token, labourer_id)
+
+    def _complete_parts(self, token: str, attempt: int, now: float, labourer_id: str | None,
+                        result: dict[str, Any] | None, stats: dict[str, Any] | None,
+                        *, current_only: bool = False) -> tuple[list, Any]:
+        """The actions and guard of a completion; ``current_only``: the INVOKED attempt only."""
         t = self._task
         actions = [
             t.state.set(TaskState.COMPLETED.value),
@@ -218,13 +234,22 @@ class TaskStore:
             actions.append(t.result.set(result))
         if stats is not None:
             actions.append(t.stats.set(stats))
-        open_states = [s.value for s in OPEN_STATES]
-        if self._update(task_id, actions, (t.token == token) & t.state.is_in(*open_states)):
-            return Outcome.APPLIED
+        running = (t.state == TaskState.INVOKED.value) & (t.attempts == attempt)
+        state_ok = running if current_only else (
+            t.state.is_in(TaskState.QUEUED.value, TaskState.RETRYING.value) | running)
+        condition = (t.token == token) & state_ok
+        if labourer_id is not None:
+            condition &= t.labourer_id == labourer_id
+        return actions, condition
+
+    def _explain_completion(self, task_id: str, token: str, labourer_id: str | None) -> Outcome:
         task = self._explain(task_id, token)
+        if labourer_id is not None and task.labourer_id != labourer_id:
+            raise ReportRejected(task_id, f"the report names labourer {labourer_id!r}; "
+                                          f"the task belongs to {task.labourer_id!r}")
         if task.state is TaskState.DEAD:
             raise ReportRejected(task_id, REJECT_DEAD)
-        return Outcome.DUPLICATE
+        return Outcome.DUPLICATE if task.state is TaskState.COMPLETED else Outcome.STALE
 
     def _after_failure_actions(self, labourer: LabourerConfig, attempt: int, now: float,
                                kind: EventKind, error_type: str, message: str) -> tuple[list, TaskState]:

@@ -10,8 +10,11 @@ import pytest
 
 from sosw_core.assistant import WorkerAssistant
 from sosw_core.clock import FixedClock
+from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.errors import InvalidEvent, ReportRejected, TaskNotFound, UnknownLabourer
 from sosw_core.events import Action
+from sosw_core.handoff import HandOff
+from sosw_core.invokers.base import InvokeError
 from sosw_core.store import create_tables, delete_tables, open_store
 from sosw_core.task import EventKind, NewTask, TaskState
 from tests.support import count_rows, labourer, make_config
@@ -22,18 +25,22 @@ T0 = 1_700_000_000.0
 LEASE = 60
 
 
-class ChainLog:
-    """A real chain function: remembers its calls and says it invoked one task."""
+class InvokeLog:
+    """The Lambda service of a hand-off: remembers (function, task id); may refuse every call."""
 
     def __init__(self, fail: bool = False):
-        self.calls: list[tuple[str, float]] = []
+        self.calls: list[tuple[str, str]] = []
         self.fail = fail
 
-    def __call__(self, labourer_id: str, now: float) -> int:
-        self.calls.append((labourer_id, now))
+    def invoke(self, function_name: str, event: dict) -> None:
+        self.calls.append((function_name, event["task_id"]))
         if self.fail:
-            raise RuntimeError("orchestrator unavailable")
-        return 1
+            raise InvokeError(function_name, "TooManyRequestsException: rate exceeded")
+
+
+def assistant_for(store, config, clock, chain: InvokeLog) -> WorkerAssistant:
+    handoff = HandOff(config, store.queries, store.tasks, chain, StaticMetrics({}).for_tick)
+    return WorkerAssistant(store.tasks, config, clock, handoff=handoff)
 
 
 @pytest.fixture
@@ -44,8 +51,8 @@ def world(dynamodb_local):
     store = open_store(config)
     create_tables(store.models)
     clock = FixedClock(T0)
-    chain = ChainLog()
-    assistant = WorkerAssistant(store.tasks, config, clock, chain=chain)
+    chain = InvokeLog()
+    assistant = assistant_for(store, config, clock, chain)
     yield store, config, clock, assistant, chain
     delete_tables(store.models)
 
@@ -71,6 +78,7 @@ def completed_events(task) -> int:
 def test_completion_is_applied_and_stored(world):
     store, config, clock, assistant, chain = world
     task = start(store, config)
+    store.tasks.create(NewTask("t-2", "w", {"n": 2}), T0)
     clock.advance(5)
     response = assistant.handle(report(task, Action.COMPLETED, result={"sum": 3}))
     assert response == {"task_id": "t-1", "action": "mark_task_as_completed", "outcome": "applied",
@@ -79,12 +87,17 @@ def test_completion_is_applied_and_stored(world):
     assert row.state is TaskState.COMPLETED
     assert row.result == {"sum": 3}
     assert row.closed_at == T0 + 5 and row.deadline_at is None
-    assert chain.calls == [("w", T0 + 5)]  # the clock was read once, and passed on
+    # the slot went to the next queued task, claimed in the same transaction, then invoked
+    nxt = store.tasks.get("t-2")
+    assert nxt.state is TaskState.INVOKED and nxt.attempts == 1 and nxt.deadline_at == T0 + 5 + LEASE
+    assert chain.calls == [("w", "t-2")]
 
 
 def test_duplicate_completion_changes_nothing(world):
     store, config, clock, assistant, chain = world
     task = start(store, config)
+    for n in (2, 3):
+        store.tasks.create(NewTask(f"t-{n}", "w", {"n": n}), T0)
     event = report(task, Action.COMPLETED, result={"sum": 3})
     assistant.handle(event)
     before = store.tasks.get("t-1")
@@ -95,6 +108,7 @@ def test_duplicate_completion_changes_nothing(world):
     assert after == before
     assert completed_events(after) == 1
     assert len(chain.calls) == 1  # a duplicate does not chain again
+    assert store.tasks.get("t-3").state is TaskState.QUEUED
 
 
 def test_completion_with_wrong_token_is_rejected(world):
@@ -253,21 +267,55 @@ def test_unknown_labourer_changes_nothing(world):
 def test_chaining_follows_the_labourer_setting(world):
     store, config, clock, assistant, chain = world
     solo = start(store, config, "s-1", labourer_id="solo")
-    assert "chained" not in assistant.handle(report(solo, Action.COMPLETED))
+    store.tasks.create(NewTask("s-2", "solo", {"n": 2}), T0)
+    assert assistant.handle(report(solo, Action.COMPLETED))["chained"] == 0
     task = start(store, config)
+    store.tasks.create(NewTask("t-2", "w", {"n": 2}), T0)
     assistant.handle(report(task, Action.FAILED, error_message="x"))  # failures never chain
     assert chain.calls == []
+    assert {store.tasks.get(i).state for i in ("s-2", "t-2")} == {TaskState.QUEUED}
 
 
-def test_a_failing_chain_does_not_undo_the_completion(world):
-    store, config, clock, _, _ = world
-    chain = ChainLog(fail=True)
-    assistant = WorkerAssistant(store.tasks, config, clock, chain=chain)
+def test_a_late_completion_does_not_hand_off_a_slot_it_does_not_hold(world):
+    store, config, clock, assistant, chain = world
     task = start(store, config)
+    store.tasks.create(NewTask("t-2", "w", {"n": 2}), T0)
+    store.tasks.expire("t-1", 1, config.labourer("w"), T0 + LEASE + 1)
+    assert store.tasks.get("t-1").state is TaskState.RETRYING
+    clock.advance(LEASE + 2)
+    response = assistant.handle(report(task, Action.COMPLETED))
+    assert (response["outcome"], response["chained"]) == ("applied", 0)
+    assert store.tasks.get("t-1").state is TaskState.COMPLETED
+    assert store.tasks.get("t-2").state is TaskState.QUEUED and chain.calls == []
+
+
+def test_a_completion_of_an_older_attempt_is_stale_while_a_newer_one_runs(world):
+    store, config, clock, assistant, chain = world
+    first = start(store, config)
+    lab = config.labourer("w")
+    store.tasks.expire("t-1", 1, lab, T0 + LEASE + 1)
+    store.tasks.requeue("t-1", "w", T0 + LEASE + 1, T0 + LEASE + 30)
+    second = store.tasks.claim("t-1", 1, lab, T0 + LEASE + 31)
+    assert second.attempts == 2
+    before = store.tasks.get("t-1")
+    response = assistant.handle(report(first, Action.COMPLETED))  # attempt 1, finally
+    assert (response["outcome"], response["state"]) == ("stale", None)
+    assert store.tasks.get("t-1") == before  # attempt 2 still holds its slot
+    assert assistant.handle(report(second, Action.COMPLETED))["outcome"] == "applied"
+
+
+def test_a_refused_hand_off_invoke_gives_the_next_task_back_and_keeps_the_completion(world):
+    store, config, clock, _, _ = world
+    chain = InvokeLog(fail=True)
+    assistant = assistant_for(store, config, clock, chain)
+    task = start(store, config)
+    store.tasks.create(NewTask("t-2", "w", {"n": 2}), T0)
     response = assistant.handle(report(task, Action.COMPLETED))
     assert response["outcome"] == "applied" and response["chained"] == 0
-    assert response["chain_error"] == "RuntimeError: orchestrator unavailable"
-    assert store.tasks.get("t-1").state is TaskState.COMPLETED and len(chain.calls) == 1
+    assert response["chain_error"] == "invoke failed: TooManyRequestsException: rate exceeded"
+    assert store.tasks.get("t-1").state is TaskState.COMPLETED and chain.calls == [("w", "t-2")]
+    given_back = store.tasks.get("t-2")  # at the front of the queue, its attempt not counted
+    assert given_back.state is TaskState.QUEUED and given_back.attempts == 0
 
 
 def _valid() -> dict:

@@ -53,8 +53,21 @@ def test_status_counts_from_the_table(populated, capsys):
     assert main(["status", "--labourer", "w", *target(config)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["labourer", "queued", "running", "retrying", "completed", "dead",
-                                "oldest", "queued"]
+                                "oldest", "queued", "health"]
     assert lines[2].split()[:6] == ["w", "3", "1", "0", "1", "2"]
+    assert lines[2].split()[-1] == "-"  # "w" is not in this config: no health to compute
+
+
+def test_status_health_column_from_the_configured_labourers(populated, capsys, tmp_path):
+    config, _, _ = populated
+    (tmp_path / "sosw.json").write_text(json.dumps({"labourers": [
+        {"id": "w"},
+        {"id": "watched", "health_metrics": [{"name": "lag", "namespace": "App", "metric_name": "Lag",
+                                              "comparison": "le", "feelings": {"4": 10}}]}]}))
+    assert main(["status", "--json", "--config", str(tmp_path), *target(config)]) == 0
+    rows = {r["labourer_id"]: r for r in json.loads(capsys.readouterr().out)["labourers"]}
+    assert rows["w"]["health"] == 4 and rows["w"]["queued"] == 3
+    assert rows["watched"]["health"] == "n/a (local)"  # no CloudWatch behind a local endpoint
 
 
 def test_tasks_list_and_show(populated, capsys):

@@ -6,16 +6,22 @@ gets fresh tables through the module's ``tables`` factory.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
 
+from sosw_core.assistant import WorkerAssistant
+from sosw_core.clock import SystemClock
 from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.config import LabourerConfig, SoswConfig
 from sosw_core.events import split_worker_event
+from sosw_core.handoff import HandOff
 from sosw_core.orchestrator import Orchestrator
 from sosw_core.scavenger import Scavenger
 from sosw_core.store import Store, create_tables, delete_tables, open_store
@@ -47,10 +53,11 @@ def tables(dynamodb_local) -> Callable[..., tuple[SoswConfig, Store]]:
         delete_tables(store.models)
 
 
-def orchestrator(config: SoswConfig, invoker: RecordingInvoker, queries=None) -> Orchestrator:
+def orchestrator(config: SoswConfig, invoker, queries=None, *, leases: bool = True) -> Orchestrator:
     """An orchestrator with a store of its own (as a separate Lambda container would have)."""
     store = open_store(config)
-    return Orchestrator(config, queries or store.queries, store.tasks, invoker, StaticMetrics({}).for_tick)
+    return Orchestrator(config, queries or store.queries, store.tasks, invoker, StaticMetrics({}).for_tick,
+                        leases=store.leases if leases else None)
 
 
 def in_flight(store: Store, labourer_id: str) -> int:
@@ -89,8 +96,8 @@ def concurrently(*calls: Callable[[], object]) -> list[object]:
 
 
 # -- concurrent orchestrators -------------------------------------------------------------
-def test_two_concurrent_orchestrators_never_invoke_a_task_twice_and_stay_within_twice_max(tables):
-    """Overlapping dispatches: the guaranteed bound is k x max in flight (k = 2 here)."""
+def test_two_concurrent_orchestrators_never_invoke_a_task_twice_and_stay_within_max(tables):
+    """Overlapping ticks: the dispatch lease lets one of them claim; in flight never passes max."""
     maximum = 10
     config, store = tables([labourer("w", max_simultaneous_invocations=maximum)])
     store.batch.create_many([NewTask(f"t{i:03d}", "w", {"i": i}) for i in range(200)], T0)
@@ -103,7 +110,7 @@ def test_two_concurrent_orchestrators_never_invoke_a_task_twice_and_stay_within_
         results = concurrently(partial(a.tick, now), partial(b.tick, now))
         assert not any(r[0].error for r in results)
         peak = max(peak, in_flight(store, "w"))
-        assert in_flight(store, "w") <= 2 * maximum
+        assert in_flight(store, "w") <= maximum
         complete_all(store, invoker, now + 1, done)
         if len(done) == 200:
             break
@@ -113,8 +120,10 @@ def test_two_concurrent_orchestrators_never_invoke_a_task_twice_and_stay_within_
           f"{rnd + 1} rounds for 200 tasks")
 
 
-def test_worst_case_overlap_both_see_nothing_running_yet_no_task_runs_twice(tables):
-    """Both dispatchers read ``running = 0`` before either claims: in flight <= 2 x max."""
+def test_without_dispatch_leases_two_dispatchers_that_both_count_zero_overfill(tables):
+    """Why the lease exists: both read ``running = 0`` before either claims -> up to 2 x max.
+
+    (Still no task runs twice: the claim guard holds without the lease.)"""
     maximum = 10
     config, store = tables([labourer("w", max_simultaneous_invocations=maximum)])
     store.batch.create_many([NewTask(f"t{i:03d}", "w", {}) for i in range(100)], T0)
@@ -133,17 +142,119 @@ def test_worst_case_overlap_both_see_nothing_running_yet_no_task_runs_twice(tabl
             return running
 
     invoker = RecordingInvoker()
-    a = orchestrator(config, invoker, CountThenWait(open_store(config).queries))
-    b = orchestrator(config, invoker, CountThenWait(open_store(config).queries))
+    a = orchestrator(config, invoker, CountThenWait(open_store(config).queries), leases=False)
+    b = orchestrator(config, invoker, CountThenWait(open_store(config).queries), leases=False)
     records = concurrently(lambda: a.tick(T0), lambda: b.tick(T0))
     assert not any(r[0].error for r in records)
     total = sum(r[0].invoked for r in records)
     assert [r[0].running for r in records] == [0, 0]
-    assert maximum <= total <= 2 * maximum
+    assert maximum < total <= 2 * maximum
     assert set(invoker.per_task().values()) == {1}
     assert in_flight(store, "w") == total
     print(f"\nworst-case overlap, max {maximum}: {total} in flight "
           f"(claims lost {sum(r[0].claims_lost for r in records)})")
+
+
+def test_with_dispatch_leases_the_second_dispatcher_skips_while_the_first_claims(tables):
+    maximum = 10
+    config, store = tables([labourer("w", max_simultaneous_invocations=maximum)])
+    store.batch.create_many([NewTask(f"t{i:03d}", "w", {}) for i in range(100)], T0)
+    a_counted, b_done = threading.Event(), threading.Event()
+
+    class CountThenWait:
+        def __init__(self, real):
+            self.real = real
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        calls = 0
+
+        def count_running(self, labourer_id):
+            running = self.real.count_running(labourer_id)
+            self.calls += 1
+            if self.calls == 2:  # the binding count, under the lease: b comes now
+                a_counted.set()
+                b_done.wait(timeout=30)
+            return running
+
+    invoker = RecordingInvoker()
+    a = orchestrator(config, invoker, CountThenWait(open_store(config).queries))
+    b = orchestrator(config, invoker)
+
+    def b_tick():
+        a_counted.wait(timeout=30)
+        try:
+            return b.tick(T0)
+        finally:
+            b_done.set()
+
+    [[ra], [rb]] = concurrently(lambda: a.tick(T0), b_tick)
+    assert (rb.invoked, rb.stopped_because) == (0, "another orchestrator is dispatching")
+    assert ra.invoked == maximum and in_flight(store, "w") == maximum
+    [again] = b.tick(T0 + 1)  # the lease was given back: b may dispatch, and finds no room
+    assert (again.invoked, again.stopped_because) == (0, "running at maximum")
+
+
+def test_three_orchestrators_and_hand_offs_never_run_more_than_max(tables):
+    """3 orchestrators ticking at once, workers finishing at random and handing off their slot.
+
+    "Running" is what the fake Lambda service sees: from invoke until the worker's work ends
+    (before it reports, as a real worker does)."""
+    maximum, n = 7, 300
+    config, store = tables([labourer("w", max_simultaneous_invocations=maximum)])
+    store.batch.create_many([NewTask(f"t{i:03d}", "w", {"i": i}) for i in range(n)], T0)
+    rng = random.Random(7)
+    gauge = {"running": 0, "peak": 0}
+    lock = threading.Lock()
+    pool = ThreadPoolExecutor(max_workers=32)
+    invocations: Counter = Counter()
+
+    class LambdaService:
+        def invoke(self, function_name, event):
+            with lock:
+                gauge["running"] += 1
+                gauge["peak"] = max(gauge["peak"], gauge["running"])
+                invocations[event["task_id"]] += 1
+            pool.submit(work, event)
+
+    def work(event):
+        time.sleep(0.05 + rng.random() * 0.1)
+        with lock:
+            gauge["running"] -= 1
+        inv = split_worker_event(event)[1]
+        assistant.handle({"action": "mark_task_as_completed", "task_id": inv.task_id,
+                          "labourer_id": inv.labourer_id, "attempt": inv.attempt, "token": inv.token})
+
+    service = LambdaService()
+    hand_store = open_store(config)
+    assistant = WorkerAssistant(hand_store.tasks, config, SystemClock(), handoff=HandOff(
+        config, hand_store.queries, hand_store.tasks, service, StaticMetrics({}).for_tick))
+    stop = threading.Event()
+
+    def ticking(orch):
+        while not stop.is_set():
+            [record] = orch.tick(time.time())
+            assert record.error is None, record.error
+            time.sleep(0.01)
+
+    orchestrators = [orchestrator(config, service) for _ in range(3)]
+    threads = [threading.Thread(target=ticking, args=(o,)) for o in orchestrators]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and store.queries.counts("w").get(TaskState.COMPLETED, 0) < n:
+        time.sleep(0.2)
+    stop.set()
+    for t in threads:
+        t.join()
+    pool.shutdown(wait=True)
+    rows = list(store.models.task.scan())
+    assert len(rows) == n and {r.state for r in rows} == {TaskState.COMPLETED.value}
+    assert len(invocations) == n and set(invocations.values()) == {1}
+    assert gauge["peak"] <= maximum
+    assert gauge["peak"] >= maximum - 1  # the slots were really contended for
+    print(f"\n3 orchestrators + hand-offs, max {maximum}: peak running {gauge['peak']}, {n} tasks once each")
 
 
 def test_non_overlapping_dispatches_with_settled_counts_never_exceed_max(tables):
@@ -220,21 +331,23 @@ def test_a_scavenger_whose_publish_fails_returns_its_alerts_and_they_go_out_once
 def test_request_budget(tables):
     config, store = tables([labourer("w", max_simultaneous_invocations=25)])
     invoker = RecordingInvoker()
-    orch = Orchestrator(config, store.queries, store.tasks, invoker, StaticMetrics({}).for_tick)
+    orch = Orchestrator(config, store.queries, store.tasks, invoker, StaticMetrics({}).for_tick,
+                        leases=store.leases)
     scavenger = Scavenger(config, store.queries, store.tasks, RecordingNotifier())
 
     with RequestMeter(store.models) as idle:
         orch.tick(T0)
         scavenger.sweep(T0)
     print(f"\nidle labourer, one orchestrator tick + one scavenger sweep: {dict(idle.requests)}")
-    assert idle.requests == Counter({"Query": 3})  # count_running, the queue read, due
+    assert idle.requests == Counter({"Query": 2})  # the queue read (empty: no lease, no count), due
 
     store.batch.create_many([NewTask(f"c{i}", "w", {}) for i in range(7)], T0)
     with RequestMeter(store.models) as claiming:
         [record] = orch.tick(T0 + 1)
-    print(f"claiming 7 tasks: {dict(claiming.requests)} (one Query is count_running)")
+    print(f"claiming 7 tasks: {dict(claiming.requests)} (queue, count, lease, count under it)")
     assert record.invoked == 7
-    assert claiming.requests == Counter({"Query": 2, "UpdateItem": 7})
+    # 7 claims + the lease taken and given back
+    assert claiming.requests == Counter({"Query": 3, "UpdateItem": 9})
     done: set[str] = set()
     complete_all(store, invoker, T0 + 2, done)
 
@@ -248,6 +361,6 @@ def test_request_budget(tables):
           f"{per_task:.2f} write requests per task")
     assert record.invoked == n and len(done) == n + 7
     assert life.requests["BatchWriteItem"] == 1
-    assert life.requests["UpdateItem"] == 2 * n  # one claim and one completion each
-    assert life.writes == 2 * n + 1
+    assert life.requests["UpdateItem"] == 2 * n + 2  # one claim and one completion each; the lease
+    assert life.writes == 2 * n + 3
     assert per_task <= 3

@@ -140,7 +140,8 @@ def test_moderate_health_gets_half_of_max_and_running_tasks_subtract():
         [third] = s.orchestrator.tick(T0 + 20)
     assert (third.running, third.desired, third.invoked) == (10, 0, 0)
     assert third.stopped_because == "running at maximum"
-    assert meter.requests == Counter({"Query": 1})  # the count only: the queue is not read
+    # the queue head, then the count; no lease is taken and nothing is claimed
+    assert meter.requests == Counter({"Query": 2})
     assert s.states() == Counter({"invoked": 10, "queued": 10})
 
 
@@ -173,8 +174,8 @@ def test_queue_shorter_than_desired_stops_at_queue_empty():
     s.queue("w", 3)
     [record] = s.orchestrator.tick(T0)
     assert (record.desired, record.invoked, record.stopped_because) == (10, 3, "queue empty")
-    [again] = s.orchestrator.tick(T0 + 1)
-    assert (again.running, again.invoked, again.stopped_because) == (3, 0, "queue empty")
+    [again] = s.orchestrator.tick(T0 + 1)  # an empty queue ends the turn before any count
+    assert (again.running, again.invoked, again.stopped_because) == (None, 0, "queue empty")
 
 
 # -- failures -----------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def test_claims_lost_to_another_dispatcher_allow_one_more_read():
     rival = labourer("w", max_simultaneous_invocations=4)
 
     class RacingQueries:
-        """The real queries; on the first queue read, a rival claims the first 3 tasks it returns."""
+        """The real queries; right after the running count, a rival claims the queue's first 3."""
 
         def __init__(self, real):
             self.real, self.reads = real, 0
@@ -230,12 +231,14 @@ def test_claims_lost_to_another_dispatcher_allow_one_more_read():
             return getattr(self.real, name)
 
         def next_queued(self, labourer_id, limit):
-            refs = self.real.next_queued(labourer_id, limit)
             self.reads += 1
-            if self.reads == 1:
-                for ref in refs[:3]:
-                    s.store.tasks.claim(ref.task_id, ref.attempts, rival, T0)
-            return refs
+            return self.real.next_queued(labourer_id, limit)
+
+        def count_running(self, labourer_id):
+            running = self.real.count_running(labourer_id)
+            for ref in self.real.next_queued(labourer_id, 3):
+                s.store.tasks.claim(ref.task_id, ref.attempts, rival, T0)
+            return running
 
     racing = RacingQueries(s.store.queries)
     orchestrator = Orchestrator(s.config, racing, s.store.tasks, s.invoker, StaticMetrics({}).for_tick)
@@ -264,12 +267,13 @@ def test_max_invocations_per_minute_holds_over_a_sliding_window_of_ticks():
         assert sum(1 for t in times if start <= t < start + 60) <= 5
 
 
-def test_dispatch_one_labourer_uses_the_same_rules_and_returns_the_count():
+def test_dispatch_labourer_uses_the_same_rules_for_one_labourer():
     s = build([labourer("a", max_simultaneous_invocations=3), labourer("b")])
     s.queue("a", 5)
     s.queue("b", 5)
-    assert s.orchestrator.dispatch_one_labourer("a", T0) == 3
-    assert s.orchestrator.dispatch_one_labourer("a", T0 + 1) == 0  # running at max
+    assert s.orchestrator.dispatch_labourer("a", T0).invoked == 3
+    again = s.orchestrator.dispatch_labourer("a", T0 + 1)
+    assert (again.invoked, again.stopped_because) == (0, "running at maximum")
     assert s.states("b") == Counter({"queued": 5})
 
 

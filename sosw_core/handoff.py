@@ -1,0 +1,103 @@
+"""Completion chaining by hand-off: a finished task passes its slot to the next queued one.
+
+Waiting for the next Orchestrator tick after every completion would cap a labourer with short
+tasks at ``max_simultaneous_invocations`` per tick. Instead, when a worker reports success, the
+WorkerAssistant completes its task and claims the labourer's next queued task in one
+transaction (:func:`sosw_core.store.handoff.complete_and_claim`), then invokes it. The number
+of tasks running does not change, so the concurrency limit holds without the dispatch lease.
+
+A hand-off is made only when it cannot break a rule the Orchestrator enforces:
+
+* ``chain_on_completion`` is on for the labourer;
+* the labourer has no ``max_invocations_per_minute`` (that window lives in the Orchestrator);
+* its health allows the full ``max_simultaneous_invocations`` (status coefficient 1): when the
+  downstream is struggling, the slot is given back and the Orchestrator decides how many run;
+* the report completes the attempt that is running now (see the store function's guard).
+
+Otherwise the completion is written alone, exactly as without chaining.
+
+Costs per hand-off: one queue ``Query`` (``Limit=1``), one ``TransactWriteItems`` (two items),
+one ``GetItem`` of the claimed task (its payload and token for the worker event). Health is
+read through a reader cached for ``health_refresh_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sosw_core.config.model import LabourerConfig, SoswConfig
+from sosw_core.events import worker_event
+from sosw_core.health import desired_invocations, labourer_status
+from sosw_core.invokers.base import InvokeError, Invoker
+from sosw_core.store.handoff import complete_and_claim
+from sosw_core.store.queries import TaskQueries
+from sosw_core.store.task_store import Outcome, TaskStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What the hand-off did with one successful report."""
+
+    outcome: Outcome  # of the completion itself
+    chained: int = 0  # 1 when a next task was claimed and its invoke accepted
+    chain_error: str | None = None  # why a claimed next task could not be invoked
+
+
+class HandOff:
+    """Completes tasks, passing each freed slot to the next queued task when the rules allow."""
+
+    def __init__(self, config: SoswConfig, queries: TaskQueries, tasks: TaskStore, invoker: Invoker,
+                 metrics_reader_factory: Callable[[float], Any], *,
+                 health_refresh_seconds: float = 60.0):
+        self.config = config
+        self.queries = queries
+        self.tasks = tasks
+        self.invoker = invoker
+        self.metrics_reader_factory = metrics_reader_factory
+        self.health_refresh_seconds = health_refresh_seconds
+        self._reader: Any = None
+        self._reader_at = float("-inf")
+
+    def complete(self, task_id: str, token: str, attempt: int, labourer: LabourerConfig, now: float,
+                 *, result: dict[str, Any] | None = None,
+                 stats: dict[str, Any] | None = None) -> Completion:
+        """Complete the task; hand its slot on if allowed. Raises what ``TaskStore.complete`` raises."""
+        refs = self.queries.next_queued(labourer.id, 1) if self._allowed(labourer, now) else []
+        if not refs:
+            return Completion(self.tasks.complete(task_id, token, attempt, now, labourer_id=labourer.id,
+                                                  result=result, stats=stats))
+        done = complete_and_claim(self.tasks, task_id, token, attempt, labourer, now, refs[0],
+                                  result=result, stats=stats)
+        if done.next_task is None:
+            return Completion(done.outcome)
+        task = done.next_task
+        try:
+            self.invoker.invoke(labourer.function_name, worker_event(task))
+        except InvokeError as exc:
+            # Not accepted: give the claimed task back at once (its attempt is not counted).
+            released = self.tasks.release(task, now, f"invoke failed: {exc.reason}")
+            logger.warning("hand-off invoke failed; next task given back",
+                           extra={"labourer_id": labourer.id, "task_id": task.task_id,
+                                  "release": released.value, "reason": exc.reason[:300]})
+            return Completion(done.outcome, 0, f"invoke failed: {exc.reason}"[:300])
+        logger.debug("handed off", extra={"labourer_id": labourer.id, "task_id": task.task_id,
+                                          "from_task_id": task_id, "attempt": task.attempts})
+        return Completion(done.outcome, 1)
+
+    def _allowed(self, labourer: LabourerConfig, now: float) -> bool:
+        if not labourer.chain_on_completion or labourer.max_invocations_per_minute is not None:
+            return False
+        maximum = labourer.max_simultaneous_invocations
+        if not labourer.health_metrics:
+            return True
+        if self._reader is None or now - self._reader_at >= self.health_refresh_seconds:
+            self._reader, self._reader_at = self.metrics_reader_factory(now), now
+        values = [self._reader.value(metric) for metric in labourer.health_metrics]
+        status = labourer_status(labourer.health_metrics, values)
+        coefficients = self.config.orchestrator.status_coefficients
+        return desired_invocations(maximum, status, coefficients, 0) >= maximum
