@@ -18,13 +18,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sosw_core.errors import SoswError
+
 logger = logging.getLogger(__name__)
 
 NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
 TARBALL = "amplify-dynamodb-simulator-2.9.30.tgz"
 
 
-class DynamoDBLocalError(RuntimeError):
+class DynamoDBLocalError(SoswError):
     """DynamoDB Local could not be fetched or started."""
 
 
@@ -95,7 +97,7 @@ class DynamoDBLocal:
         self.stop()
 
 
-def start(port: int | None = None, timeout: float = 30.0) -> DynamoDBLocal:
+def start(port: int | None = None, timeout: float = 120.0) -> DynamoDBLocal:
     """Start DynamoDB Local in memory on ``port`` (a free one by default) and wait until it listens."""
     jar = fetch()
     java = shutil.which("java")
