@@ -1,4 +1,8 @@
-"""Lambda entry point of the Orchestrator (scheduled every minute): dispatch in ticks until time runs low."""
+"""Lambda entry point of the Orchestrator (scheduled every minute): dispatch in ticks until time runs low.
+
+Each tick logs its metrics as EMF lines (:mod:`sosw_core.metered`); the return value is the
+run's summary.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,20 @@ from sosw_core.clock import SystemClock
 from sosw_core.cloudwatch import CloudWatchMetrics
 from sosw_core.config.loader import load_config
 from sosw_core.invokers.lambda_ import LambdaInvoker
+from sosw_core.metered import MeteredOrchestrator, QueueDepth
 from sosw_core.orchestrator import Orchestrator
 from sosw_core.store import open_store
 
-_orchestrator: Orchestrator | None = None  # built at the first call, reused while the container lives
+_orchestrator: MeteredOrchestrator | None = None  # built at the first call, reused while the container lives
 
 
-def _build() -> Orchestrator:
+def _build() -> MeteredOrchestrator:
     config = load_config("orchestrator")
     store = open_store(config)
     metrics = CloudWatchMetrics(boto3.client("cloudwatch"))  # region: AWS_REGION of the Lambda
-    return Orchestrator(config, store.queries, store.tasks, LambdaInvoker(boto3.client("lambda")),
-                        metrics.for_tick)
+    orchestrator = Orchestrator(config, store.queries, store.tasks, LambdaInvoker(boto3.client("lambda")),
+                                metrics.for_tick, leases=store.leases)
+    return MeteredOrchestrator(orchestrator, QueueDepth(store.models, endpoint=config.dynamodb.endpoint_url))
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""Lambda entry point of the Scavenger (scheduled every minute): expire, requeue, alert about dead tasks."""
+"""Lambda entry point of the Scavenger (scheduled every minute): expire, requeue, alert about dead tasks.
+
+Each sweep logs its metrics as EMF lines (:mod:`sosw_core.metered`).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +11,20 @@ import boto3
 
 from sosw_core.clock import SystemClock
 from sosw_core.config.loader import load_config
+from sosw_core.metered import MeteredScavenger
 from sosw_core.notifiers.sns import LogNotifier, SnsNotifier
 from sosw_core.scavenger import Scavenger, summarize
 from sosw_core.store import open_store
 
-_scavenger: Scavenger | None = None  # built at the first call, reused while the container lives
+_scavenger: MeteredScavenger | None = None  # built at the first call, reused while the container lives
 
 
-def _build() -> Scavenger:
+def _build() -> MeteredScavenger:
     config = load_config("scavenger")
     store = open_store(config)
     notifier = (SnsNotifier(boto3.client("sns"), config.alerts_topic_arn) if config.alerts_topic_arn
                 else LogNotifier())
-    return Scavenger(config, store.queries, store.tasks, notifier)
+    return MeteredScavenger(Scavenger(config, store.queries, store.tasks, notifier))
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:

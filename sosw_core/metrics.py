@@ -11,8 +11,13 @@ A Lambda function's stdout goes to CloudWatch Logs, which turns every line shape
 into metric datapoints. The dashboard and alarms of ``cloudformation/sosw-core.yaml`` read the
 names defined here; change them together.
 
-Dead tasks are also written without dimensions (a roll-up over all labourers), because a
-CloudWatch alarm watches one exact dimension set and must not need to know the labourers.
+Dead tasks and essential errors are also written without dimensions (a roll-up over all
+labourers or components), because a CloudWatch alarm watches one exact dimension set and must
+not need to know the labourers.
+
+A metric's value is a number or a list of up to :data:`MAX_VALUES` numbers (EMF value arrays:
+every element is one sample, so averages and percentiles come out per sample, e.g. one
+dispatch latency per invoked task).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 NAMESPACE = "SoswCore"
@@ -36,11 +41,15 @@ FAILED = "FailedTasks"  # count: failed attempts (will be retried)
 DEAD = "DeadTasks"  # count: tasks that gave up (alarmed on)
 DISPATCH_LATENCY = "DispatchLatency"  # milliseconds from runnable to invoked
 TICK_DURATION = "TickDuration"  # seconds one orchestrator/scavenger pass took
+ERRORS = "EssentialErrors"  # count: labourers whose dispatch/sweep failed in a pass (alarmed on)
 
 UNITS: dict[str, str] = {
     QUEUED: "Count", RUNNING: "Count", INVOKED: "Count", COMPLETED: "Count", FAILED: "Count",
-    DEAD: "Count", DISPATCH_LATENCY: "Milliseconds", TICK_DURATION: "Seconds",
+    DEAD: "Count", DISPATCH_LATENCY: "Milliseconds", TICK_DURATION: "Seconds", ERRORS: "Count",
 }
+LABOURER_METRICS = (QUEUED, RUNNING, INVOKED, COMPLETED, FAILED, DEAD, DISPATCH_LATENCY)
+COMPONENT_METRICS = (TICK_DURATION, ERRORS)
+ROLLED_UP = (DEAD, ERRORS)  # also written without dimensions, for the alarms
 
 # The units CloudWatch accepts (PutMetricData's StandardUnit).
 STANDARD_UNITS = frozenset({
@@ -52,9 +61,12 @@ STANDARD_UNITS = frozenset({
 })
 MAX_DIMENSIONS = 30
 MAX_METRICS_PER_DIRECTIVE = 100
+MAX_VALUES = 100  # per metric in one record (an EMF value array)
+
+Value = float | Sequence[float]
 
 
-def emit(metrics: Mapping[str, float], dimensions: Mapping[str, str], namespace: str = NAMESPACE,
+def emit(metrics: Mapping[str, Value], dimensions: Mapping[str, str], namespace: str = NAMESPACE,
          units: Mapping[str, str] | None = None, *, rollup: Sequence[str] = (),
          now: float | None = None, stream: TextIO | None = None) -> dict[str, Any]:
     """Write one EMF line for ``metrics`` under ``dimensions``; return the record written.
@@ -66,13 +78,31 @@ def emit(metrics: Mapping[str, float], dimensions: Mapping[str, str], namespace:
     """
     record = build_record(metrics, dimensions, namespace, units, rollup=rollup,
                           now=time.time() if now is None else now)
-    out = sys.stdout if stream is None else stream
-    out.write(json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n")
-    out.flush()
+    write([record], stream)
     return record
 
 
-def build_record(metrics: Mapping[str, float], dimensions: Mapping[str, str], namespace: str,
+def write(records: Iterable[Mapping[str, Any]], stream: TextIO | None = None) -> int:
+    """Write records as EMF lines (one JSON object per line) to ``stream`` (default stdout)."""
+    out = sys.stdout if stream is None else stream
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n")
+        count += 1
+    out.flush()
+    return count
+
+
+def _check_value(name: str, value: Any) -> None:
+    samples = value if isinstance(value, list | tuple) else [value]
+    if not samples or len(samples) > MAX_VALUES:
+        raise ValueError(f"metric {name!r} needs 1 to {MAX_VALUES} values, got {len(samples)}")
+    for sample in samples:
+        if isinstance(sample, bool) or not isinstance(sample, int | float) or not math.isfinite(sample):
+            raise ValueError(f"metric {name!r} needs finite numbers, got {value!r}")
+
+
+def build_record(metrics: Mapping[str, Value], dimensions: Mapping[str, str], namespace: str,
                  units: Mapping[str, str] | None, *, rollup: Sequence[str], now: float) -> dict[str, Any]:
     """The EMF record as a dict (pure): validated names, units and values."""
     unit_map = UNITS if units is None else units
@@ -90,8 +120,9 @@ def build_record(metrics: Mapping[str, float], dimensions: Mapping[str, str], na
         raise ValueError(f"rollup names metrics not emitted: {unknown_rollup}")
     definitions = []
     for name, value in metrics.items():
-        if not name or isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise ValueError(f"metric {name!r} needs a finite number, got {value!r}")
+        if not name:
+            raise ValueError("a metric needs a name")
+        _check_value(name, value)
         unit = unit_map.get(name, "None")
         if unit not in STANDARD_UNITS:
             raise ValueError(f"metric {name!r}: {unit!r} is not a CloudWatch unit")
@@ -106,14 +137,14 @@ def build_record(metrics: Mapping[str, float], dimensions: Mapping[str, str], na
                            "Metrics": [d for d in definitions if d["Name"] in rollup]})
     record: dict[str, Any] = {"_aws": {"Timestamp": int(now * 1000), "CloudWatchMetrics": directives}}
     record.update(dimensions)
-    record.update(metrics)
+    record.update({name: list(v) if isinstance(v, list | tuple) else v for name, v in metrics.items()})
     return record
 
 
 def labourer_metrics(labourer_id: str, *, queued: float | None = None, running: float | None = None,
                      invoked: float | None = None, completed: float | None = None,
                      failed: float | None = None, dead: float | None = None,
-                     dispatch_latency_ms: float | None = None, now: float | None = None,
+                     dispatch_latency_ms: Value | None = None, now: float | None = None,
                      stream: TextIO | None = None) -> dict[str, Any] | None:
     """One line of a labourer's figures (those given); ``dead`` is rolled up for the alarm.
 

@@ -61,6 +61,20 @@ class SweepReport:
     lost_races: int = 0  # rows another actor changed first (left alone)
     alerted: tuple[str, ...] = ()  # task ids published in this sweep's alert batch
     errors: tuple[tuple[str, str], ...] = ()  # (labourer_id, error) for labourers that failed
+    labourers: tuple[LabourerSweep, ...] = ()  # per labourer that had rows or an error (metrics)
+
+
+@dataclass(frozen=True)
+class LabourerSweep:
+    """What one sweep did for one labourer (``error`` set when its sweep stopped on an error)."""
+
+    labourer_id: str
+    due: int = 0
+    expired: int = 0  # leases ended: ``expired - killed`` went to RETRYING
+    killed: int = 0  # of those, the ones that went to DEAD
+    requeued: int = 0
+    lost_races: int = 0
+    error: str | None = None
 
 
 @dataclass
@@ -105,6 +119,7 @@ class Scavenger:
     def sweep(self, now: float) -> SweepReport:
         """One pass over every labourer, then one alert batch; raises if publishing fails."""
         total = _Sweep()
+        per_labourer: list[LabourerSweep] = []
         for labourer in self.config.labourers:
             part = _Sweep()
             try:
@@ -115,8 +130,12 @@ class Scavenger:
             logger.info("sweep", extra={"labourer_id": labourer.id, **part.counts(),
                                         "alerts_taken": len(part.taken)})
             total.add(part)
+            if any(part.counts().values()) or part.errors:
+                per_labourer.append(LabourerSweep(labourer.id, **part.counts(),
+                                                  error=part.errors[0][1] if part.errors else None))
         alerted = self._publish(total.taken, now)
-        return SweepReport(**total.counts(), alerted=alerted, errors=tuple(total.errors))
+        return SweepReport(**total.counts(), alerted=alerted, errors=tuple(total.errors),
+                           labourers=tuple(per_labourer))
 
     def run(self, context: LambdaContext | None, clock: Clock,
             sleep: Callable[[float], None] = time.sleep) -> list[SweepReport]:

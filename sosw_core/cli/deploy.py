@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import boto3
 
 from sosw_core.clock import SystemClock
 from sosw_core.deploy.deploy import Deployer, DeployError, DeployRequest, StackEvent, check_stage
-from sosw_core.deploy.package import Package, build_package, describe, source_root
+from sosw_core.deploy.package import Package, build_package, describe, pip_installer, source_root
+from sosw_core.deploy.plan import plan_deploy, render
 
 DEFAULT_OUT = Path("build")
 BUCKET_ENV = "SOSW_DEPLOY_BUCKET"
@@ -20,17 +22,22 @@ BUCKET_ENV = "SOSW_DEPLOY_BUCKET"
 def register(sub: argparse._SubParsersAction) -> None:
     package = sub.add_parser("package", help="build the layer and function zips (reproducibly)",
                              description="Build build/layer.zip (sosw_core + pynamodb + python-dateutil, "
-                                         "no boto3) and build/functions.zip (essentials/, workers/).")
+                                         "no boto3, copied from this environment at the installed "
+                                         "versions) and build/functions.zip (essentials/, workers/).")
     package.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: build)")
+    package.add_argument("--pip", action="store_true",
+                         help="fetch the layer's dependencies from the package index (same pinned versions)")
     package.set_defaults(func=run_package)
 
     deploy = sub.add_parser("deploy", help="package, upload and create/update the CloudFormation stack",
                             description="Build the zips, upload them to S3 under content-addressed keys "
                                         "and create or update the stack sosw-core-STAGE, printing its "
-                                        "events. --dry-run only validates the template (and runs "
-                                        "cfn-lint when installed).")
+                                        "events. --dry-run builds the zips, lints the templates and "
+                                        "checks the parameters, then prints what would be deployed: "
+                                        "no AWS credentials or network needed, nothing is sent.")
     deploy.add_argument("--stage", required=True, help="deployment stage, e.g. dev")
-    deploy.add_argument("--dry-run", action="store_true", help="validate the template; create nothing")
+    deploy.add_argument("--dry-run", action="store_true",
+                        help="package and validate offline, print the plan; send nothing to AWS")
     deploy.add_argument("--bucket", default=os.environ.get(BUCKET_ENV),
                         help=f"S3 bucket for the zips (default: ${BUCKET_ENV})")
     deploy.add_argument("--region", default=None, help="AWS region (default: boto3 resolution)")
@@ -43,11 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     deploy.add_argument("--package-dir", type=Path, default=None,
                         help="deploy the layer.zip and functions.zip already in this folder")
     deploy.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to build the zips")
+    deploy.add_argument("--pip", action="store_true",
+                        help="fetch the layer's dependencies from the package index (same pinned versions)")
     deploy.set_defaults(func=run_deploy)
 
 
 def run_package(args: argparse.Namespace) -> int:
-    package = build_package(source_root(), args.out)
+    package = _build(args)
     for artifact in (package.layer, package.function):
         print(f"{artifact.path}  {artifact.size:>9} bytes  sha256 {artifact.sha256}")
     return 0
@@ -63,30 +72,32 @@ def run_deploy(args: argparse.Namespace) -> int:
     check_stage(args.stage)
     parameters = _parse_parameters(args.parameter)
     template = args.template or source_root() / "cloudformation" / "sosw-core.yaml"
+    request = DeployRequest(stage=args.stage, bucket=args.bucket or "", template=template,
+                            parameters=parameters, stack_name=args.stack_name)
+    if not args.dry_run and not args.bucket:
+        raise DeployError(f"--bucket (or ${BUCKET_ENV}) is needed to upload the zips")
+    # The same offline checks before a deploy as in a dry run: nothing is uploaded if they fail.
+    package = _prebuilt(args.package_dir) if args.package_dir else _build(args)
+    templates = [template] if args.template else sorted((source_root() / "cloudformation").glob("*.yaml"))
+    plan = plan_deploy(request, package, templates)
+    if args.dry_run or not plan.ok:
+        print("\n".join(render(plan)), file=sys.stdout if plan.ok else sys.stderr)
+        return 0 if plan.ok else 1
     session = boto3.Session(profile_name=args.profile, region_name=args.region)
     deployer = Deployer(session.client("cloudformation"), session.client("s3"), SystemClock(), time.sleep,
                         on_event=print_event)
-    if args.dry_run:
-        findings = deployer.validate(template)
-        print(f"{template}: valid for CloudFormation")
-        if findings is None:
-            print("cfn-lint: not installed, skipped")
-            return 0
-        for finding in findings:
-            print(finding)
-        print(f"cfn-lint: {len(findings)} finding(s)")
-        return 1 if findings else 0
-    if not args.bucket:
-        raise DeployError(f"--bucket (or ${BUCKET_ENV}) is needed to upload the zips")
-    package = _prebuilt(args.package_dir) if args.package_dir else build_package(source_root(), args.out)
-    request = DeployRequest(stage=args.stage, bucket=args.bucket, template=template, parameters=parameters,
-                            stack_name=args.stack_name)
     print(f"{'TIME':<8}  {'LOGICAL ID':<34} {'STATUS':<30} REASON", flush=True)
     result = deployer.deploy(request, package)
     print(f"stack {result.stack_name}: {result.action} ({result.status})")
     for key, value in sorted(result.outputs.items()):
         print(f"  {key:<30} {value}")
     return 0
+
+
+def _build(args: argparse.Namespace) -> Package:
+    if args.pip:
+        return build_package(source_root(), args.out, pip_installer)
+    return build_package(source_root(), args.out)
 
 
 def _parse_parameters(items: list[str]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,9 +34,6 @@ TEMPLATE_BODY_LIMIT = 51_200  # bytes; larger templates go through S3 (TemplateU
 NO_UPDATES = "No updates are to be performed"
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
 CAPABILITIES = ["CAPABILITY_IAM"]
-
-Linter = Callable[[Path], list[str] | None]
-"""Findings of a template linter; ``None`` when the linter is not installed."""
 
 
 class DeployError(SoswError):
@@ -85,39 +83,33 @@ def artifact_key(stage: str, kind: str, artifact: Artifact) -> str:
     return f"{KEY_PREFIX}/{stage}/{kind}-{artifact.sha256}.zip"
 
 
-def cfn_lint(template: Path) -> list[str] | None:
-    """cfn-lint's findings (errors and warnings) as text; ``None`` if cfn-lint is not installed."""
+def cfn_lint(template: Path, region: str | None = None) -> list[str] | None:
+    """cfn-lint's findings (errors and warnings) as text; ``None`` if cfn-lint is not installed.
+
+    ``region``: the region to check resource support in; default ``AWS_REGION`` /
+    ``AWS_DEFAULT_REGION``, else us-east-1 (cfn-lint's own default), so that an empty variable
+    does not break linting.
+    """
     try:
         from cfnlint.api import lint_file
+        from cfnlint.config import ManualArgs
     except ModuleNotFoundError:
         return None
-    return [str(match) for match in lint_file(template)]
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return [str(match) for match in lint_file(template, ManualArgs(regions=[region]))]
 
 
 class Deployer:
     def __init__(self, cloudformation: Any, s3: Any, clock: Clock, sleep: Callable[[float], None], *,
                  on_event: Callable[[StackEvent], None] = lambda event: None,
-                 linter: Linter = cfn_lint, poll_seconds: float = 5.0, timeout_seconds: float = 3600.0):
+                 poll_seconds: float = 5.0, timeout_seconds: float = 3600.0):
         self.cfn = cloudformation
         self.s3 = s3
         self.clock = clock
         self.sleep = sleep
         self.on_event = on_event
-        self.linter = linter
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
-
-    # -- dry run ---------------------------------------------------------------------------
-    def validate(self, template: Path) -> list[str] | None:
-        """CloudFormation's ValidateTemplate (raises :class:`DeployError`), then the linter's findings."""
-        body = template.read_text()
-        if len(body.encode()) > TEMPLATE_BODY_LIMIT:
-            raise DeployError(f"{template} is over {TEMPLATE_BODY_LIMIT} bytes: validate needs TemplateURL")
-        try:
-            self.cfn.validate_template(TemplateBody=body)
-        except ClientError as exc:
-            raise DeployError(f"{template}: {_message(exc)}") from exc
-        return self.linter(template)
 
     # -- deploy ----------------------------------------------------------------------------
     def upload(self, artifact: Artifact, bucket: str, key: str) -> bool:

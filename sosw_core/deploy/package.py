@@ -3,9 +3,12 @@
 Two zips:
 
 * the **layer** (``python/`` at its root, as Lambda's Python runtimes expect): ``sosw_core``
-  copied from the source tree, plus :data:`LAYER_DISTRIBUTIONS` installed by pip from the
-  package index. boto3 and botocore are left out: the Lambda runtime provides them. Versions are
-  pinned to the ones installed here, so the layer carries what the tests ran with.
+  copied from the source tree, plus :data:`LAYER_DISTRIBUTIONS` at the versions installed here,
+  so the layer carries what the tests ran with. By default their files are copied from this
+  environment (:func:`environment_installer`: offline, and refused for anything that is not
+  pure Python, which the Lambda runtime could not load); :func:`pip_installer` fetches the
+  same pinned versions from the package index instead. boto3 and botocore are left out: the
+  Lambda runtime provides them.
 * the **function** zip: ``essentials/`` (the four entry points) and ``workers/``.
 
 Reproducible means: entries sorted by name, a fixed timestamp (1980-01-01, the zip epoch),
@@ -134,12 +137,46 @@ def pip_installer(requirements: Sequence[str], target: Path) -> None:
     subprocess.run(command, check=True)
 
 
+NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+
+
+def environment_installer(requirements: Sequence[str], target: Path) -> None:
+    """Copy each pinned distribution's files from this environment (no network, no pip).
+
+    Refuses a requirement whose installed version differs from the pin, and one that is not
+    pure Python (a ``WHEEL`` without ``Root-Is-Purelib: true``, or native extension files).
+    Files outside site-packages (console scripts) and bytecode are not copied.
+    """
+    for requirement in requirements:
+        name, sep, version = requirement.partition("==")
+        if not sep:
+            raise RuntimeError(f"{requirement!r}: the layer needs pinned requirements (name==version)")
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError as exc:
+            raise RuntimeError(f"{name} is not installed here: pip install -e . first") from exc
+        if dist.version != version:
+            raise RuntimeError(f"{name}: {dist.version} is installed, the layer pins {version}")
+        files = [f for f in dist.files or () if ".." not in f.parts]
+        wheel = dist.read_text("WHEEL") or ""
+        native = [str(f) for f in files if str(f).endswith(NATIVE_SUFFIXES)]
+        if "Root-Is-Purelib: true" not in wheel or native:
+            raise RuntimeError(f"{name} is not pure Python ({native[:2] or 'WHEEL'}): "
+                               f"build the layer with --pip on a matching platform")
+        for file in files:
+            if any(part in EXCLUDED_DIRS for part in file.parts) or file.suffix in EXCLUDED_SUFFIXES:
+                continue
+            dest = target.joinpath(*file.parts)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(Path(str(dist.locate_file(file))).read_bytes())
+
+
 def _runtime_provided(top_level: str) -> bool:
     name = top_level.split("-")[0].lower()
     return name in RUNTIME_PROVIDED
 
 
-def build_layer_zip(source_root: Path, dest: Path, installer: Installer = pip_installer,
+def build_layer_zip(source_root: Path, dest: Path, installer: Installer = environment_installer,
                     requirements: Sequence[str] | None = None) -> Artifact:
     """``python/sosw_core`` from ``source_root`` plus the installed requirements under ``python/``."""
     wanted = tuple(requirements) if requirements is not None else layer_requirements()
@@ -161,7 +198,7 @@ def build_layer_zip(source_root: Path, dest: Path, installer: Installer = pip_in
         return write_zip(entries, dest)
 
 
-def build_package(source_root: Path, out_dir: Path, installer: Installer = pip_installer,
+def build_package(source_root: Path, out_dir: Path, installer: Installer = environment_installer,
                   requirements: Sequence[str] | None = None) -> Package:
     """Both zips into ``out_dir`` (``layer.zip``, ``functions.zip``)."""
     layer = build_layer_zip(source_root, out_dir / "layer.zip", installer, requirements)

@@ -26,6 +26,7 @@ from sosw_core import metrics
 from sosw_core.config.model import DynamoDBConfig, TablesConfig
 from sosw_core.deploy.package import source_root
 from sosw_core.store import build_models, table_definitions
+from sosw_core.store.dispatch_lease import KEY_PREFIX
 
 ROOT = source_root()
 TEMPLATES = sorted((ROOT / "cloudformation").glob("*.yaml"))
@@ -35,7 +36,8 @@ NAME_RULE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 
 # The only statements allowed a resource "*", as (role, actions): CloudWatch's
 # GetMetricStatistics supports no resource-level permissions (documented in the template).
-DOCUMENTED_UNSCOPED = {("OrchestratorRole", ("cloudwatch:GetMetricStatistics",))}
+DOCUMENTED_UNSCOPED = {("OrchestratorRole", ("cloudwatch:GetMetricStatistics",)),
+                       ("WorkerAssistantRole", ("cloudwatch:GetMetricStatistics",))}
 MOTO_UNSUPPORTED = {"AWS::CloudWatch::Alarm", "AWS::Lambda::EventInvokeConfig", "AWS::SNS::Subscription"}
 ESSENTIALS = {"SchedulerFunction": "scheduler", "OrchestratorFunction": "orchestrator",
               "ScavengerFunction": "scavenger", "WorkerAssistantFunction": "worker_assistant"}
@@ -225,8 +227,9 @@ def test_the_checker_catches_wildcards():
 def test_exception_is_documented_in_the_template():
     text = MAIN.read_text()
     assert "GetMetricStatistics supports no resource-level" in text
-    [(_, st)] = [(o, s) for o, s in statements(_template()) if s.get("Resource") == "*"]
-    assert st["Sid"] == "HealthMetricsUnscopable"
+    unscoped = [st for _, st in statements(_template()) if st.get("Resource") == "*"]
+    assert len(unscoped) == len(DOCUMENTED_UNSCOPED)
+    assert {st["Sid"] for st in unscoped} == {"HealthMetricsUnscopable"}
 
 
 def _grants(template: dict[str, Any], role: str, action: str) -> list[Any]:
@@ -258,7 +261,16 @@ def test_index_grants_name_existing_indexes_of_this_table():
         assert all(s.startswith("${TasksTable.Arn}/index/") for s in subs)
         granted[role] = {s.rsplit("/", 1)[1] for s in subs}
         assert granted[role] <= indexes
-    assert granted["WorkerAssistantRole"] == {"queue", "deadline"}
+    assert granted["WorkerAssistantRole"] == {"queue"}  # the hand-off reads the next queued task
+
+
+def test_orchestrator_may_touch_only_the_dispatch_lease_rows_of_the_jobs_table():
+    template = _template()
+    grants = [(st, res) for owner, st in statements(template) if owner == "OrchestratorRole"
+              for res in _as_list(st["Resource"]) if res == {"Fn::GetAtt": ["JobsTable", "Arn"]}]
+    [(lease, _)] = grants
+    assert _as_list(lease["Action"]) == ["dynamodb:UpdateItem"]
+    assert lease["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{KEY_PREFIX}*"]}}
 
 
 # -- functions, schedules, alarms, dashboard (template level) -------------------------------------
@@ -393,3 +405,24 @@ def test_only_known_moto_gaps_are_skipped(deployed):
     _, caught = deployed
     skipped = {m.group(1) for w in caught if (m := re.search(r"parse (\S+) but it's not supported", str(w.message)))}
     assert skipped <= MOTO_UNSUPPORTED
+
+
+def test_scheduler_is_invokable_by_this_stages_job_rules_only(deployed):
+    lam = boto3.client("lambda")
+    policy = json.loads(lam.get_policy(FunctionName="sosw-core-dev-scheduler")["Policy"])
+    [statement] = policy["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "lambda:InvokeFunction"
+    conditions = json.dumps(statement["Condition"])
+    assert ":rule/sosw-core-dev-job-*" in conditions and "123456789012" in conditions
+
+
+def test_alarms_watch_dead_tasks_and_caught_essential_errors_without_dimensions():
+    alarms = {a["Properties"]["MetricName"]: a["Properties"]
+              for a in _resources(_template(), "AWS::CloudWatch::Alarm").values()
+              if a["Properties"]["Namespace"] == metrics.NAMESPACE}
+    assert set(alarms) == {metrics.DEAD, metrics.ERRORS}
+    for props in alarms.values():
+        assert "Dimensions" not in props  # the roll-ups sosw_core.metrics writes
+        assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert props["AlarmActions"] == [{"Ref": "AlertsTopic"}]

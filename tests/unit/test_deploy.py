@@ -14,7 +14,7 @@ from moto import mock_aws
 from sosw_core.cli import main as cli_main
 from sosw_core.clock import FixedClock
 from sosw_core.deploy.deploy import Deployer, DeployError, DeployRequest, StackEvent, artifact_key
-from sosw_core.deploy.package import Package, build_function_zip, source_root, write_zip
+from sosw_core.deploy.package import Package, build_function_zip, build_package, source_root, write_zip
 
 ROOT = source_root()
 TEMPLATE = ROOT / "cloudformation" / "sosw-core.yaml"
@@ -49,7 +49,7 @@ def aws():
 
 def _deployer(cfn, s3, events: list[StackEvent], **kwargs) -> Deployer:
     clock = FixedClock()
-    return Deployer(cfn, s3, clock, clock.advance, on_event=events.append, linter=lambda path: [],
+    return Deployer(cfn, s3, clock, clock.advance, on_event=events.append,
                     poll_seconds=1, **kwargs)
 
 
@@ -152,21 +152,71 @@ def test_wait_reports_the_failure_reason():
 
 
 # -- the CLI -------------------------------------------------------------------------------------
-def test_cli_dry_run_validates_and_creates_nothing(aws, capsys):
-    cfn, s3 = aws
-    assert main(["deploy", "--stage", "dev", "--dry-run"]) == 0
+@pytest.fixture
+def offline(monkeypatch):
+    """No credentials, no region, and any boto3 session or client is a test failure."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+                 "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+
+    def no_aws(*args, **kwargs):
+        raise AssertionError("the dry run tried to use AWS")
+
+    monkeypatch.setattr(boto3, "Session", no_aws)
+    monkeypatch.setattr(boto3, "client", no_aws)
+
+
+def test_cli_dry_run_works_offline_and_prints_what_would_be_deployed(offline, tmp_path, capsys):
+    assert main(["deploy", "--stage", "dev", "--dry-run", "--out", str(tmp_path / "build"),
+                 "-p", "LabourerFunctionArns=arn:aws:lambda:us-east-1:123456789012:function:w1"]) == 0
     out = capsys.readouterr().out
-    assert "valid for CloudFormation" in out
-    assert "cfn-lint: 0 finding(s)" in out
-    assert cfn.list_stacks()["StackSummaries"] == []
-    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+    # the zips a deploy would upload, under the keys it would use (the same bytes: built twice)
+    again = build_package(ROOT, tmp_path / "again")
+    for kind, artifact in (("layer", again.layer), ("functions", again.function)):
+        key = f"sosw-core/dev/{kind}-{artifact.sha256}.zip"
+        assert f"-> s3://<bucket>/{key}" in out
+        assert (tmp_path / "build" / artifact.path.name).read_bytes() == artifact.path.read_bytes()
+    lines = out.splitlines()
+    assert "  Stage = dev" in lines and "  LabourerFunctionArns = arn:aws:lambda:us-east-1:123456789012:function:w1" in lines
+    for template in ("sosw-core.yaml", "example-worker.yaml"):
+        at = lines.index(f"template {ROOT / 'cloudformation' / template}:")
+        assert lines[at + 2] == "  cfn-lint: 0 finding(s)"
+    assert "4 AWS::Lambda::Function" in out and "2 AWS::DynamoDB::Table" in out
+    assert lines[-1] == "dry run: OK"
 
 
-def test_cli_dry_run_fails_on_an_invalid_template(aws, tmp_path, capsys):
+def test_cli_dry_run_names_every_bad_parameter(offline, tmp_path, capsys):
+    config = '{"labourers": [{"id": "w", "arn": "fn", "max_simultaneous": 5}]}'
+    code = main(["deploy", "--stage", "dev", "--dry-run", "--out", str(tmp_path), "-p", "Architecture=sparc",
+                 "-p", "OrchestratorTimeout=5", "-p", "SchedulerMemory=lots", "-p", "Nope=1",
+                 "-p", f"ConfigDocument={config}"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Architecture: 'sparc' is not one of ['arm64', 'x86_64']" in err
+    assert "OrchestratorTimeout: 5 is below the minimum 20" in err
+    assert "SchedulerMemory: 'lots' is not a number" in err
+    assert "Nope: not a parameter of the template" in err
+    assert "ConfigDocument: config labourers[0].max_simultaneous (from parameter ConfigDocument): unknown key" in err
+    assert err.splitlines()[-1] == "dry run: FAILED"
+
+
+def test_cli_dry_run_fails_on_an_invalid_template(offline, tmp_path, capsys):
     broken = tmp_path / "broken.yaml"
     broken.write_text("Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      Nope: 1\n")
-    assert main(["deploy", "--stage", "dev", "--dry-run", "--template", str(broken)]) == 1
+    assert main(["deploy", "--stage", "dev", "--dry-run", "--template", str(broken), "--out", str(tmp_path)]) == 1
     assert "Nope" in capsys.readouterr().err
+
+
+def test_cli_deploy_refuses_before_uploading_when_the_checks_fail(aws, package, capsys):
+    cfn, s3 = aws
+    folder = package.layer.path.parent
+    assert main(["deploy", "--stage", "dev", "--bucket", BUCKET, "--package-dir", str(folder),
+                 "-p", "ScheduleState=sometimes"]) == 1
+    assert "ScheduleState: 'sometimes' is not one of" in capsys.readouterr().err
+    assert cfn.list_stacks()["StackSummaries"] == []
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 
 def test_cli_deploy_prints_the_event_table(aws, package, capsys):

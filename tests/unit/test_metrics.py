@@ -91,6 +91,9 @@ def test_custom_namespace_and_units():
     dict(metrics={"X": 1}, dimensions={"Labourer": ""}),
     dict(metrics={"X": 1}, dimensions={}, units={"X": "Apples"}),
     dict(metrics={"X": 1}, dimensions={}, rollup=("Y",)),
+    dict(metrics={"X": []}, dimensions={}),
+    dict(metrics={"X": [1.0] * 101}, dimensions={}),
+    dict(metrics={"X": [1.0, math.nan]}, dimensions={}),
 ])
 def test_invalid_input_is_refused_before_writing(bad):
     stream = io.StringIO()
@@ -103,3 +106,19 @@ def test_default_stream_is_stdout(capsys):
     metrics.tick_duration("scavenger", 0.2, now=NOW)
     [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert record["TickDuration"] == 0.2
+
+
+def test_value_arrays_are_one_sample_each():
+    stream = io.StringIO()
+    metrics.labourer_metrics("w", dispatch_latency_ms=[10, 20.5, 30], now=NOW, stream=stream)
+    [record] = _lines(stream)
+    assert _extracted(record) == [("DispatchLatency", (("Labourer", "w"),), "Milliseconds", [10, 20.5, 30])]
+    record = metrics.build_record({"X": tuple(range(100))}, {}, "N", None, rollup=(), now=NOW)
+    assert record["X"] == list(range(100))  # a tuple is written as a JSON array
+
+
+def test_write_puts_one_record_per_line():
+    stream = io.StringIO()
+    records = [metrics.build_record({"X": i}, {"D": "d"}, "N", None, rollup=(), now=NOW) for i in range(3)]
+    assert metrics.write(records, stream) == 3
+    assert _lines(stream) == records

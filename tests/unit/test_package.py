@@ -13,9 +13,11 @@ import pytest
 
 from sosw_core.deploy.package import (
     LAYER_DISTRIBUTIONS,
+    NATIVE_SUFFIXES,
     build_function_zip,
     build_layer_zip,
     build_package,
+    environment_installer,
     layer_requirements,
     source_root,
 )
@@ -128,3 +130,45 @@ def test_layer_requirements_pin_the_tested_versions():
 def test_missing_distribution_is_named():
     with pytest.raises(RuntimeError, match="no-such-dist"):
         layer_requirements(["no-such-dist"])
+
+
+# -- the default installer: the pinned distributions copied from this environment (offline) ------
+def test_default_layer_carries_the_installed_versions_and_is_reproducible(tmp_path):
+    first = build_layer_zip(ROOT, tmp_path / "a.zip")
+    second = build_layer_zip(ROOT, tmp_path / "b.zip")
+    assert first.sha256 == second.sha256
+    _assert_normalised(first.path)
+    names = {i.filename for i in _infos(first.path)}
+    for name in LAYER_DISTRIBUTIONS:
+        dist = importlib.metadata.distribution(name)
+        packed = {f"python/{f.as_posix()}" for f in dist.files
+                  if ".." not in f.parts and "__pycache__" not in f.parts and f.suffix != ".pyc"}
+        assert packed and packed <= names, name
+    with zipfile.ZipFile(first.path) as archive:
+        metadata = archive.read(f"python/pynamodb-{importlib.metadata.version('pynamodb')}.dist-info/METADATA")
+    assert f"Version: {importlib.metadata.version('pynamodb')}".encode() in metadata
+    assert not {n.split("/")[1] for n in names} & {"boto3", "botocore", "bin"}
+
+
+def test_environment_installer_refuses_another_version(tmp_path):
+    installed = importlib.metadata.version("six")
+    with pytest.raises(RuntimeError, match=f"six: {installed} is installed, the layer pins 0.0.1"):
+        environment_installer(["six==0.0.1"], tmp_path)
+    with pytest.raises(RuntimeError, match="pinned"):
+        environment_installer(["six"], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _native_distribution() -> importlib.metadata.Distribution | None:
+    for dist in importlib.metadata.distributions():
+        if any(str(f).endswith(NATIVE_SUFFIXES) for f in dist.files or ()):
+            return dist
+    return None
+
+
+def test_environment_installer_refuses_native_code(tmp_path):
+    dist = _native_distribution()
+    if dist is None:
+        pytest.skip("no distribution with native code installed here")
+    with pytest.raises(RuntimeError, match="not pure Python"):
+        environment_installer([f"{dist.metadata['Name']}=={dist.version}"], tmp_path)

@@ -1,0 +1,154 @@
+"""The Lambda entry points in ``essentials/``, called as Lambda calls them, on moto.
+
+Config comes from the environment as the stack sets it; tables, the worker function and the
+alerts topic are moto's. The EMF lines each handler prints are parsed back and checked
+against the table rows.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from essentials import orchestrator as orchestrator_entry
+from essentials import scavenger as scavenger_entry
+from essentials import worker_assistant as assistant_entry
+from sosw_core import metrics
+from sosw_core.clock import SystemClock
+from sosw_core.config import load_config
+from sosw_core.events import Action, Report, split_worker_event, worker_event
+from sosw_core.store import Store, create_tables, open_store
+from sosw_core.task import NewTask, TaskState
+from tests.unit.test_essentials import values
+
+WORKER = "sosw-core-test-worker"
+LABOURERS = [{"id": "w", "arn": WORKER, "max_simultaneous_invocations": 2, "max_duration_seconds": 60,
+              "max_attempts": 1}]
+
+
+class OneTickContext:
+    """Enough Lambda time for one tick, then below the stop margin (no sleeping)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.calls += 1
+        return 50_000 if self.calls == 1 else 1_000
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """The WorkerAssistant entry point configures the process's logging (as in Lambda): undo it."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    formatters = [h.formatter for h in handlers]
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler, formatter in zip(handlers, formatters, strict=True):
+        handler.setFormatter(formatter)
+    root.setLevel(level)
+
+
+@pytest.fixture
+def deployed(monkeypatch, tmp_path) -> Store:
+    """moto with the stack's environment: tables, config, a worker function and the alerts topic."""
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
+        env = {"SOSW_CONFIG_DIR": str(tmp_path), "SOSW_TASKS_TABLE": "t-tasks", "SOSW_JOBS_TABLE": "t-jobs",
+               "SOSW_ALERTS_TOPIC_ARN": topic, "SOSW_CONFIG_JSON": json.dumps({"labourers": LABOURERS})}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        # each entry point builds its essential at the first call and keeps it: start fresh
+        monkeypatch.setattr(orchestrator_entry, "_orchestrator", None)
+        monkeypatch.setattr(scavenger_entry, "_scavenger", None)
+        monkeypatch.setattr(assistant_entry, "_assistant", None)
+        store = open_store(load_config("orchestrator"))
+        create_tables(store.models)
+        _create_worker()
+        yield store
+
+
+def _create_worker() -> None:
+    role = boto3.client("iam").create_role(RoleName="worker", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("h.py", "def h(event, context):\n    return None\n")
+    boto3.client("lambda").create_function(FunctionName=WORKER, Runtime="python3.12", Role=role, Handler="h.h",
+                                           Code={"ZipFile": code.getvalue()})
+
+
+def emf(capsys) -> list[dict[str, Any]]:
+    """The EMF lines among what the handler printed."""
+    out = []
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            out.append(json.loads(line))
+    return out
+
+
+def states(store: Store) -> Counter:
+    return Counter(r.state for r in store.models.task.scan())
+
+
+def test_orchestrator_handler_dispatches_and_logs_its_metrics(deployed, capsys):
+    store = deployed
+    store.batch.create_many([NewTask(f"t{i}", "w", {"i": i}) for i in range(5)], SystemClock().now() - 30)
+    summary = orchestrator_entry.lambda_handler({}, OneTickContext())
+    assert summary["ticks"] == 1 and summary["invoked"] == {"w": 2} and summary["errors"] == []
+    lines = emf(capsys)
+    assert values(lines, metrics.INVOKED, Labourer="w") == [2]
+    assert values(lines, metrics.QUEUED, Labourer="w") == [3] == [states(store)[TaskState.QUEUED]]
+    assert values(lines, metrics.RUNNING, Labourer="w") == [2] == [states(store)[TaskState.INVOKED]]
+    [latencies] = values(lines, metrics.DISPATCH_LATENCY, Labourer="w")
+    assert len(latencies) == 2 and all(ms >= 30_000 for ms in latencies)  # runnable 30 s before, at least
+    assert values(lines, metrics.ERRORS, Component="orchestrator") == [0]
+
+
+def test_scavenger_handler_kills_alerts_and_logs_dead_tasks(deployed, capsys):
+    store = deployed
+    config = load_config("scavenger")
+    store.tasks.create(NewTask("t1", "w", {}), 1_000.0)
+    assert store.tasks.claim("t1", 0, config.labourer("w"), 1_000.0)  # its lease ended long ago
+    summary = scavenger_entry.lambda_handler({}, OneTickContext())
+    assert (summary["killed"], summary["alerted"]) == (1, 1)
+    lines = emf(capsys)
+    assert values(lines, metrics.DEAD, Labourer="w") == [1] == [states(store)[TaskState.DEAD]]
+    assert values(lines, metrics.DEAD) == [1]  # the roll-up the alarm watches
+    assert values(lines, metrics.ERRORS, Component="scavenger") == [0]
+
+
+def test_worker_assistant_handler_completes_hands_off_and_logs(deployed, capsys):
+    store = deployed
+    config = load_config("worker_assistant")
+    store.batch.create_many([NewTask("t1", "w", {}), NewTask("t2", "w", {})], 1_000.0)
+    task = store.tasks.claim("t1", 0, config.labourer("w"), 1_000.0)
+    _, invocation = split_worker_event(worker_event(task))
+    event = Report(Action.COMPLETED, invocation).to_event()
+    response = assistant_entry.lambda_handler(event, None)
+    assert (response["outcome"], response["state"], response["chained"]) == ("applied", "completed", 1)
+    lines = emf(capsys)
+    assert values(lines, metrics.COMPLETED, Labourer="w") == [1]
+    assert values(lines, metrics.INVOKED, Labourer="w") == [1]  # the hand-off started t2
+    assert states(store) == Counter({TaskState.COMPLETED: 1, TaskState.INVOKED: 1})
+    assert assistant_entry.lambda_handler(event, None)["outcome"] == "duplicate"
+    assert emf(capsys) == []  # nothing changed, nothing counted
+
+
+def test_entry_points_stay_thin():
+    for module in ("scheduler", "orchestrator", "scavenger", "worker_assistant"):
+        source = Path(importlib.import_module(f"essentials.{module}").__file__).read_text()
+        handler_lines = [line for line in source.split("def lambda_handler")[1].splitlines() if line.strip()]
+        assert len(handler_lines) <= 6, module
