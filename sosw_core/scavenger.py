@@ -20,7 +20,7 @@ Alerts: a task this sweep kills is alerted in the same sweep, directly (no secon
 alert is taken with ``take_alert`` right after ``expire``, so a concurrent scavenger that sees
 the dead row can never take it too. All alerts taken in one sweep, over every labourer, are
 published as ONE batch through the notifier (each alert names the task, its labourer, its
-attempts and its last error). If loading or publishing fails, every taken alert is returned
+attempts and its last error, from the row ``take_alert`` returned). If publishing fails, every taken alert is returned
 (``return_alert``) so that the next sweep sends it, and the error is raised after logging:
 an alert is never sent twice by two scavengers, and never lost. (If the publish succeeded but
 reported an error, the next sweep sends the batch again: at-least-once, like SNS itself.)
@@ -45,7 +45,7 @@ from sosw_core.notifiers.base import DeadTaskAlert, Notifier
 from sosw_core.orchestrator import LambdaContext, run_ticks
 from sosw_core.store.queries import TaskQueries
 from sosw_core.store.task_store import Outcome, TaskStore
-from sosw_core.task import TaskState
+from sosw_core.task import Task, TaskState
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class _Sweep:
     killed: int = 0
     requeued: int = 0
     lost_races: int = 0
-    taken: list[tuple[str, str]] = field(default_factory=list)  # (task_id, labourer_id)
+    taken: list[Task] = field(default_factory=list)  # dead tasks whose alert this sweep took
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -174,32 +174,30 @@ class Scavenger:
                                       "state": row.state.value})
 
     def _take_alert(self, state: _Sweep, task_id: str, labourer_id: str) -> None:
-        if self.tasks.take_alert(task_id):
-            state.taken.append((task_id, labourer_id))
+        task = self.tasks.take_alert(task_id)
+        if task is not None:
+            state.taken.append(task)
         else:
             state.lost_races += 1  # another scavenger took it: that one sends it
 
-    def _publish(self, taken: list[tuple[str, str]], now: float) -> tuple[str, ...]:
+    def _publish(self, taken: list[Task], now: float) -> tuple[str, ...]:
         """Send the taken alerts as one batch; on failure return every one of them and raise."""
         if not taken:
             return ()
         try:
-            alerts = [self._alert(task_id, labourer_id) for task_id, labourer_id in taken]
+            alerts = [DeadTaskAlert(task_id=t.task_id, labourer_id=t.labourer_id, attempts=t.attempts,
+                                    error_type=t.error_type, error_message=t.error_message)
+                      for t in taken]
             self.notifier.notify_dead(alerts)
         except Exception:
             logger.exception("publishing dead-task alerts failed; returning them for the next sweep",
                              extra={"alerts": len(taken)})
-            for task_id, labourer_id in taken:
-                self._return_alert(task_id, labourer_id, now)
+            for task in taken:
+                self._return_alert(task.task_id, task.labourer_id, now)
             raise
-        ids = tuple(task_id for task_id, _ in taken)
+        ids = tuple(task.task_id for task in taken)
         logger.info("dead-task alerts sent", extra={"alerts": len(ids), "task_ids": list(ids)})
         return ids
-
-    def _alert(self, task_id: str, labourer_id: str) -> DeadTaskAlert:
-        task = self.tasks.get(task_id)
-        return DeadTaskAlert(task_id=task_id, labourer_id=labourer_id, attempts=task.attempts,
-                             error_type=task.error_type, error_message=task.error_message)
 
     def _return_alert(self, task_id: str, labourer_id: str, now: float) -> None:
         try:

@@ -334,15 +334,16 @@ class TaskStore:
         ], (t.state == TaskState.RETRYING.value) & (t.deadline_at <= now))
         return Outcome.APPLIED if row else Outcome.LOST_RACE
 
-    def take_alert(self, task_id: str) -> bool:
-        """Claim the right to alert about a DEAD task: True for exactly one caller.
+    def take_alert(self, task_id: str) -> Task | None:
+        """Claim the right to alert about a DEAD task: the task for exactly one caller, else None.
 
         Guard ``state = dead AND attribute_exists(deadline_pk)``: two scavengers that both saw
-        the dead task in the deadline index send one alert between them.
+        the dead task in the deadline index send one alert between them. The row the update
+        returns carries what the alert says (attempts, last error): no second read.
         """
         t = self._task
         return self._update(task_id, [t.deadline_pk.remove(), t.deadline_at.remove()],
-                            (t.state == TaskState.DEAD.value) & t.deadline_pk.exists()) is not None
+                            (t.state == TaskState.DEAD.value) & t.deadline_pk.exists())
 
     def return_alert(self, task_id: str, labourer_id: str, now: float) -> bool:
         """Put a taken alert back (publishing it failed) so the next pass sends it."""
