@@ -108,6 +108,9 @@ def start(port: int | None = None, timeout: float = 120.0) -> DynamoDBLocal:
         [java, "-Djava.library.path=DynamoDBLocal_lib", "-jar", jar.name, "-inMemory",
          "-port", str(port)],
         cwd=jar.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        # its own session: a Ctrl-C in the terminal reaches the Python process, which stops its
+        # workers first and DynamoDB Local last (otherwise the emulator dies with the keypress)
+        start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -52,6 +52,9 @@ def load_handler(spec: str, where: str) -> Handler:
         raise ConfigError(where, f"cannot load {spec!r}: {exc}") from exc
     if isinstance(target, type) and issubclass(target, Worker):
         return target()
+    owner = getattr(target, "__self__", None)  # ``SumWorker.handler``: the documented Lambda entry
+    if isinstance(owner, type) and issubclass(owner, Worker):
+        return owner()
     if not callable(target):
         raise ConfigError(where, f"{spec!r} is not callable")
     return target

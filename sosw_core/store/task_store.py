@@ -262,7 +262,8 @@ class TaskStore:
             t.error_type.set(error_type[:200]),
             t.error_message.set(message[:2000]),
         ]
-        detail = f"{error_type}: {message}"[:300]
+        first_line = message.strip().splitlines()[0] if message.strip() else ""
+        detail = f"{error_type}: {first_line}"[:300]  # the history stays one line per event
         if decision.state is TaskState.RETRYING:
             # Stays in the deadline index: the scavenger requeues it when the backoff is over.
             actions += [t.deadline_at.set(decision.due_at),
