@@ -39,7 +39,7 @@ package: $(STAMP)  ## build build/layer.zip and build/functions.zip (reproducibl
 deploy: $(STAMP)  ## deploy to AWS: make deploy STAGE=dev BUCKET=my-artifacts
 	$(SOSW) deploy --stage $(STAGE) --bucket $(BUCKET)
 
-test: dynamodb-local lint  ## all tests (unit on moto, integration on DynamoDB Local)
+test: dynamodb-local lint $(SOSW07_STAMP)  ## all tests (unit on moto, integration on DynamoDB Local, bench smoke)
 	$(BIN)/pytest -q
 
 test-unit: $(STAMP)
@@ -58,6 +58,10 @@ bench: dynamodb-local $(SOSW07_STAMP)  ## sosw-core vs sosw 0.7.51 on one Dynamo
 
 bench-smoke: dynamodb-local $(SOSW07_STAMP)  ## tiny sizes, one repeat (part of make test)
 	$(BIN)/python -m bench.harness --smoke
+
+chaos: dynamodb-local  ## 10,000 tasks under crashes, hangs, duplicates, late reports, throttling; then 10,000+ fuzz cases
+	$(BIN)/python -m sosw_core.chaos --tasks 10000
+	SOSW_FUZZ_PROFILE=chaos $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
 	rm -rf $(VENV) $(VENV_SOSW07) build dist *.egg-info .pytest_cache .ruff_cache

@@ -21,7 +21,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--region", default=None, help="AWS region (default: boto3 resolution)")
     group.add_argument("--profile", default=None, help="AWS profile (sets AWS_PROFILE)")
     group.add_argument("--config", dest="config_dir", default=None,
-                       help="folder of JSON configs (default: ./config when present)")
+                       help="folder of JSON configs (default: $SOSW_CONFIG_DIR, else ./config when present)")
     group.add_argument("--tasks-table", default=None, help="tasks table name")
     group.add_argument("--jobs-table", default=None, help="jobs table name")
 
@@ -48,5 +48,5 @@ def _load(component: str, config_dir: str | None) -> SoswConfig:
         return SoswConfig(dynamodb=DynamoDBConfig())
     from pathlib import Path
 
-    folder = Path(config_dir) if config_dir else (Path("config") if Path("config").is_dir() else None)
-    return load_config(component, config_dir=folder)
+    # without --config: load_config's own order ($SOSW_CONFIG_DIR, then ./config)
+    return load_config(component, config_dir=Path(config_dir) if config_dir else None)
