@@ -26,7 +26,7 @@ def _build() -> MeteredOrchestrator:
     store = open_store(config)
     metrics = CloudWatchMetrics(boto3.client("cloudwatch"))  # region: AWS_REGION of the Lambda
     orchestrator = Orchestrator(config, store.queries, store.tasks, LambdaInvoker(boto3.client("lambda")),
-                                metrics.for_tick, leases=store.leases)
+                                metrics.for_tick, leases=store.leases, clock=SystemClock())
     return MeteredOrchestrator(orchestrator, QueueDepth(store.models, endpoint=config.dynamodb.endpoint_url))
 
 

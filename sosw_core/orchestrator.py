@@ -171,10 +171,15 @@ class Orchestrator:
 
     def __init__(self, config: SoswConfig, queries: TaskQueries, tasks: TaskStore, invoker: Invoker,
                  metrics_reader_factory: MetricsReaderFactory, rng: random.Random | None = None, *,
-                 leases: DispatchLeases | None = None, timer: Callable[[], float] = time.monotonic):
+                 leases: DispatchLeases | None = None, timer: Callable[[], float] = time.monotonic,
+                 clock: Clock | None = None):
         """``leases``: the dispatch leases that keep concurrent orchestrators from overfilling a
         labourer. Without them (tests, a single dispatcher) the bound holds only while one
-        dispatch of a labourer runs at a time."""
+        dispatch of a labourer runs at a time.
+
+        ``clock``: read again right before each claim, so a lease starts when its task is
+        claimed, not when a slow (throttled) tick began; without it the tick's ``now`` is used
+        (deterministic tests)."""
         self.config = config
         self.queries = queries
         self.tasks = tasks
@@ -184,6 +189,7 @@ class Orchestrator:
         self.window = RateWindow()
         self.leases = leases
         self.timer = timer
+        self.clock = clock
         self.owner = f"orchestrator-{uuid.uuid4().hex[:12]}"  # this instance, in lease rows
 
     def tick(self, now: float) -> list[DispatchRecord]:
@@ -288,7 +294,8 @@ class Orchestrator:
                     p.stopped_because = "dispatch lease half spent"
                     return
                 seen.add(ref.task_id)
-                task = self.tasks.claim(ref.task_id, ref.attempts, labourer, now)
+                claimed_at = self.clock.now() if self.clock is not None else now
+                task = self.tasks.claim(ref.task_id, ref.attempts, labourer, claimed_at)
                 if task is None:  # another dispatcher or a hand-off claimed it first (or it closed)
                     p.claims_lost += 1
                     continue
@@ -296,11 +303,11 @@ class Orchestrator:
                     self.invoker.invoke(labourer.function_name, worker_event(task))
                 except InvokeError as exc:
                     p.stopped_because = f"invoke failed: {exc.reason}"[:300]
-                    self._release(task, now, exc)
+                    self._release(task, claimed_at, exc)
                     return
                 p.task_ids.append(task.task_id)
                 if ref.runnable_at is not None:
-                    p.waits.append(max(0.0, now - ref.runnable_at))
+                    p.waits.append(max(0.0, claimed_at - ref.runnable_at))
                 self.window.record(labourer.id, now)
                 logger.debug("invoked", extra={"labourer_id": labourer.id, "task_id": task.task_id,
                                                "attempt": task.attempts})

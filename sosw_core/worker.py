@@ -44,6 +44,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from sosw_core.clock import Clock, SystemClock
 from sosw_core.errors import InvalidEvent, SoswError
 from sosw_core.events import MAX_ERROR_TEXT, Action, Invocation, Report, parse_report, split_worker_event
 
@@ -162,6 +163,7 @@ class Worker:
     """
 
     _reporter: Reporter | None = None
+    clock: Clock = SystemClock()  # read once per run, to compare the lease with Lambda's timeout
 
     def __init__(self, reporter: Reporter | None = None):
         self._reporter = reporter
@@ -254,6 +256,11 @@ class Worker:
         call.invocation, call.context, call.stats = invocation, context, {}
         if invocation is None:
             return self.process(payload)
+        if not self._lease_covers_this_run(invocation):
+            logger.warning("attempt no longer current at start: not run", extra={
+                "task_id": invocation.task_id, "labourer_id": invocation.labourer_id,
+                "attempt": invocation.attempt})
+            return {"task_id": invocation.task_id, "outcome": "stale", "ran": False}
         try:
             self.before_process(payload)
             result = self.process(payload)
@@ -266,6 +273,24 @@ class Worker:
             return self._send(Report(Action.FAILED, invocation, error_type="InvalidResult",
                                      error_message=str(exc)[:MAX_ERROR_TEXT]))
         return self._send(report)
+
+    def _lease_covers_this_run(self, invocation: Invocation) -> bool:
+        """Make sure this run ends (at the latest, killed at its Lambda timeout) before its lease.
+
+        The Orchestrator counts a task as running until its lease ends; a run that outlived its
+        lease would run beside the retry the Scavenger starts then, over the labourer's limit.
+        An asynchronous invoke can wait in Lambda's queue, so a run may start with little of its
+        lease left: then one heartbeat (guarded: only the current attempt's lease is extended)
+        moves the lease end past this invocation's timeout. If the attempt already expired, the
+        heartbeat is stale and the run does nothing: the retry does the work.
+        """
+        remaining = self.remaining_time_ms()
+        if invocation.deadline_at is None or remaining is None:
+            return True
+        if self.clock.now() + remaining / 1000.0 <= invocation.deadline_at:
+            return True
+        response = self.heartbeat()
+        return response is None or response.get("outcome") == "applied"
 
     def _fail(self, payload: dict[str, Any], invocation: Invocation, exc: Exception) -> dict[str, Any]:
         extra = {"task_id": invocation.task_id, "labourer_id": invocation.labourer_id,

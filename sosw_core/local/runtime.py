@@ -75,7 +75,7 @@ class LocalRuntime:
         self.invoker = LocalInvoker({}, max_workers=max_workers, timeouts={
             lab.function_name: float(lab.max_duration_seconds) for lab in config.labourers})
         self.orchestrator = Orchestrator(config, store.queries, store.tasks, self.invoker,
-                                         self.metrics.for_tick, leases=store.leases)
+                                         self.metrics.for_tick, leases=store.leases, clock=self.clock)
         self.scavenger = Scavenger(config, store.queries, store.tasks, self.notifier)
         handoff = HandOff(config, store.queries, store.tasks, self.invoker, self.metrics.for_tick,
                           health_refresh_seconds=tick_seconds)

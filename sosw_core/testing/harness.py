@@ -158,6 +158,8 @@ class WorkerHarness:
         recorder = _RecordingReporter(DirectReporter(self.assistant))
         previous = instance._reporter
         instance._reporter = recorder  # the same seam the local runtime uses
+        own_clock = instance.__dict__.get("clock")
+        instance.clock = self.clock  # the worker compares its lease with the context: one timeline
         raised: Exception | None = None
         response: Any = None
         try:
@@ -166,6 +168,10 @@ class WorkerHarness:
             raised = exc
         finally:
             instance._reporter = previous
+            if own_clock is None:
+                del instance.clock
+            else:
+                instance.clock = own_clock
         return WorkerRun(task_id=invocation.task_id, labourer_id=invocation.labourer_id,
                          attempt=invocation.attempt, event=event, response=response, raised=raised,
                          reports=tuple(recorder.sent), task=self.task(invocation.task_id))

@@ -100,12 +100,13 @@ def test_heartbeats_keep_a_long_run_alive(sosw_harness):
             clock.advance(40)  # each chunk of work takes 40 s: two chunks outlast a 60 s lease
             super().keep_going(done, total)
 
-    # A Lambda timeout of 15 minutes, a lease of one: heartbeats keep the lease ahead of the work.
+    # A Lambda timeout of 15 minutes, a lease of one: the Worker base class extends the lease at
+    # the start (the timeout outlasts it), then the worker's heartbeats keep it ahead of the work.
     run = sosw_harness.run(SlowSum(heartbeat_every=2), {"numbers": [1, 2, 3, 4, 5]}, timeout_seconds=900)
     run.assert_completed({"sum": 15})
-    assert [r.outcome for r in run.heartbeats] == ["applied", "applied"]
+    assert [r.outcome for r in run.heartbeats] == ["applied", "applied", "applied"]
     beats = [e.at - start for e in run.task.events if e.kind is EventKind.HEARTBEAT]
-    assert beats == pytest.approx([40, 80])  # the second came after the first lease's end (60 s)
+    assert beats == pytest.approx([0, 40, 80])  # the last came after the first lease's end (60 s)
 
 
 def test_it_stops_when_its_attempt_is_no_longer_current(sosw_harness):
@@ -117,7 +118,7 @@ def test_it_stops_when_its_attempt_is_no_longer_current(sosw_harness):
             super().keep_going(done, total)
 
     run = harness.run(Overtaken(heartbeat_every=2), {"numbers": [1, 2, 3]}, timeout_seconds=900)
-    assert [r.outcome for r in run.heartbeats] == ["stale"]
+    assert [r.outcome for r in run.heartbeats] == ["applied", "stale"]  # the start's, then the worker's
     assert run.reported is Action.FAILED and run.outcome == "stale"  # this attempt was already counted
     assert run.state is TaskState.RETRYING and run.error_type == "LeaseExpired"
     assert run.task.attempts == 1
@@ -134,12 +135,28 @@ def test_a_duplicate_delivery_changes_nothing(sosw_harness):
 
 
 def test_a_completion_after_the_lease_ran_out_still_closes_the_task(sosw_harness):
-    task = sosw_harness.create({"numbers": [1, 1]})
-    event = sosw_harness.dispatch(task.task_id)
-    assert sosw_harness.expire(task.task_id).state is TaskState.RETRYING
-    late = sosw_harness.deliver(SumWorker, event)
+    harness = sosw_harness
+
+    class LateReport(SumWorker):
+        def process(self, payload):
+            result = super().process(payload)
+            harness.expire(self.invocation.task_id)  # the lease ran out before the report went out
+            return result
+
+    late = harness.run(LateReport, {"numbers": [1, 1]})
     late.assert_completed({"sum": 2})
     assert late.task.attempts == 1  # and it is never dispatched again
+
+
+def test_a_run_that_starts_after_its_lease_ran_out_does_nothing(sosw_harness):
+    task = sosw_harness.create({"numbers": [1, 1]})
+    event = sosw_harness.dispatch(task.task_id)
+    assert sosw_harness.expire(task.task_id).state is TaskState.RETRYING  # e.g. queued in Lambda
+    late = sosw_harness.deliver(SumWorker, event)
+    assert [r.outcome for r in late.reports] == ["stale"]  # its start-up heartbeat; no work, no report
+    assert late.response == {"task_id": task.task_id, "outcome": "stale", "ran": False}
+    assert late.task.state is TaskState.RETRYING and late.task.attempts == 1
+    sosw_harness.retry(SumWorker, late).assert_completed({"sum": 2})
 
 
 def test_plain_lambda_mode_needs_no_harness():
