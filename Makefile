@@ -59,8 +59,9 @@ bench: dynamodb-local $(SOSW07_STAMP)  ## sosw-core vs sosw 0.7.51 on one Dynamo
 bench-smoke: dynamodb-local $(SOSW07_STAMP)  ## tiny sizes, one repeat (part of make test)
 	$(BIN)/python -m bench.harness --smoke
 
-chaos: dynamodb-local  ## 10,000 tasks under crashes, hangs, duplicates, late reports, throttling; then 10,000+ fuzz cases
-	$(BIN)/python -m sosw_core.chaos --tasks 10000
+CHAOS_ARGS ?=
+chaos: dynamodb-local  ## 10,000 tasks under crashes, hangs, duplicates, late reports, throttling, a killed Scheduler; then 10,000+ fuzz cases (CHAOS_ARGS="--tasks 2000")
+	$(BIN)/python -m sosw_core.chaos --tasks 10000 $(CHAOS_ARGS)
 	SOSW_FUZZ_PROFILE=chaos $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
