@@ -1,11 +1,15 @@
 """Run the benchmark plan on one DynamoDB Local: sides alternating, repeated; write results.json.
 
-    .venv/bin/python -m bench.harness            # full run, bench/results.json (< 15 min here)
+    .venv/bin/python -m bench.harness            # full run: bench/results.json + docs/benchmarks.md
     .venv/bin/python -m bench.harness --smoke    # tiny sizes, 1 repeat, bench/tmp/results-smoke.json
+
+After the runs, :mod:`bench.report` adds the headline figures, goals and costs to the results
+file and (full runs, or ``--doc``) rewrites the generated table in docs/benchmarks.md.
 
 A side is a way to run a workload script (bench/ours/README.md gives the interface). A script that
 does not exist yet, or a side whose venv is missing, is recorded as ``missing``; a run that would
-start after the time budget is recorded as ``skipped``.
+start after the time budget, or that would not finish within it judging by its previous repeat,
+is recorded as ``skipped``.
 """
 
 from __future__ import annotations
@@ -24,10 +28,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import report
 from bench.summary import render_table, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 STDERR_TAIL = 2000
+# A repeat is not started when its previous run took longer than this share of the budget left:
+# it would be killed at the budget's end and recorded as failed.
+BUDGET_MARGIN = 1.1
 
 
 @dataclass(frozen=True)
@@ -56,11 +64,13 @@ class Side:
 
 @dataclass(frozen=True)
 class Entry:
-    """One row of the plan: a workload and the size each side runs it at."""
+    """One row of the plan: a workload and the size each side runs it at; ``repeats`` caps the
+    number of repeats of this row (None: every repeat)."""
 
     label: str
     workload: str
     sizes: Mapping[str, int]
+    repeats: int | None = None
 
 
 def default_sides(root: Path = ROOT, sosw_python: Path | None = None) -> dict[str, Side]:
@@ -76,9 +86,11 @@ def default_sides(root: Path = ROOT, sosw_python: Path | None = None) -> dict[st
 # sosw 0.7.51 runs ingest and lifecycle smaller: its per-task cost grows with the queue (each new
 # task reads a full 1 MB page of it), so 20,000 tasks would take it far beyond the budget. The
 # *_same_size rows run ours at sosw's size for a like-for-like comparison.
+# ingest_100k: the peak memory of a 100,000-task ingest (and its rate), once per run (~60 s).
 FULL_PLAN: tuple[Entry, ...] = (
     Entry("raw_limit", "raw_limit", {"raw": 20_000}),
     Entry("ingest", "ingest", {"ours": 20_000, "sosw07": 2_000}),
+    Entry("ingest_100k", "ingest", {"ours": 100_000}, repeats=1),
     Entry("ingest_same_size", "ingest", {"ours": 2_000}),
     Entry("dispatch", "dispatch", {"ours": 10_000, "sosw07": 10_000}),
     Entry("lifecycle", "lifecycle", {"ours": 5_000, "sosw07": 1_000}),
@@ -87,14 +99,17 @@ FULL_PLAN: tuple[Entry, ...] = (
     Entry("short_tasks", "short_tasks", {"ours": 30, "sosw07": 30}),
 )
 
+DEFAULT_SIDES = "raw,ours,sosw07"
+
 # Run once before the plan and left out of the results: DynamoDB Local's JVM is slow until warm.
 WARMUP = Entry("warmup", "raw_limit", {"raw": 5_000})
 
 SMOKE_PLAN: tuple[Entry, ...] = (
     Entry("raw_limit", "raw_limit", {"raw": 200}),
     Entry("ingest", "ingest", {"ours": 20, "sosw07": 20}),
-    Entry("dispatch", "dispatch", {"ours": 100, "sosw07": 100}),
-    Entry("lifecycle", "lifecycle", {"ours": 20, "sosw07": 20}),
+    Entry("ingest_100k", "ingest", {"ours": 1_000}, repeats=1),  # the 100k row, at smoke size
+    Entry("dispatch", "dispatch", {"ours": 50, "sosw07": 50}),
+    Entry("lifecycle", "lifecycle", {"ours": 10, "sosw07": 10}),
     Entry("idle", "idle", {"ours": 3, "sosw07": 3}),
     Entry("short_tasks", "short_tasks", {"ours": 10, "sosw07": 10}),
 )
@@ -167,10 +182,22 @@ def _tail(text: str | bytes | None) -> str | None:
     return text[-STDERR_TAIL:]
 
 
+def skip_reason(remaining: float, last_seconds: float | None) -> str | None:
+    """Why a run must not start with ``remaining`` seconds of budget left (None: start it)."""
+    if remaining <= 1:
+        return "time budget exhausted"
+    if last_seconds is not None and last_seconds * BUDGET_MARGIN > remaining:
+        return (f"would not finish within the budget ({remaining:.0f}s left, the last run took "
+                f"{last_seconds:.0f}s)")
+    return None
+
+
 def schedule(plan: Sequence[Entry], sides: Mapping[str, Side], repeats: int) -> Iterator[tuple[int, Entry, Side]]:
     """Repeat by repeat, entry by entry; the side that goes first alternates between repeats."""
     for repeat in range(repeats):
         for entry in plan:
+            if entry.repeats is not None and repeat >= entry.repeats:
+                continue
             names = [name for name in entry.sizes if name in sides]
             if repeat % 2:
                 names.reverse()
@@ -184,13 +211,17 @@ def run_plan(plan: Sequence[Entry], sides: Mapping[str, Side], endpoint: str, re
     env = dict(env if env is not None else subprocess_env(endpoint, root))
     started = time.monotonic()
     runs: list[Run] = []
+    took: dict[tuple[str, str], float] = {}  # wall seconds of the last ok run of (label, side)
     for repeat, entry, side in schedule(plan, sides, repeats):
         remaining = budget_seconds - (time.monotonic() - started)
-        if remaining <= 1:
+        reason = skip_reason(remaining, took.get((entry.label, side.name)))
+        if reason:
             run = Run(entry.label, entry.workload, side.name, entry.sizes[side.name], repeat, "skipped",
-                      reason="time budget exhausted")
+                      reason=reason)
         else:
             run = run_one(side, entry, repeat, endpoint, remaining, root, env)
+            if run.status == "ok":
+                took[(entry.label, side.name)] = run.seconds_wall
         runs.append(run)
         log(f"[{time.monotonic() - started:6.1f}s] repeat {repeat + 1}/{repeats} {entry.label:<20} "
             f"{side.name:<7} size {run.size:<6} {run.status}"
@@ -235,7 +266,8 @@ def write_results(path: Path, plan: Sequence[Entry], runs: Sequence[Run], *, smo
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version()},
         "dynamodb": "DynamoDB Local (in memory), one instance for all runs",
-        "plan": [{"label": e.label, "workload": e.workload, "sizes": dict(e.sizes)} for e in plan],
+        "plan": [{"label": e.label, "workload": e.workload, "sizes": dict(e.sizes),
+                  "repeats": e.repeats or repeats} for e in plan],
         "summary": build_summary(plan, runs),
         "runs": [asdict(run) for run in runs],
     }
@@ -262,10 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="default 3 (1 with --smoke)")
     parser.add_argument("--budget", type=float, help="seconds for all runs (default 780; 240 with --smoke)")
     parser.add_argument("--only", help="comma-separated labels of the plan to run")
-    parser.add_argument("--sides", default="raw,ours,sosw07", help="comma-separated sides")
+    parser.add_argument("--sides", default=DEFAULT_SIDES, help="comma-separated sides")
     parser.add_argument("--endpoint", help="use this DynamoDB endpoint instead of starting DynamoDB Local")
     parser.add_argument("--sosw-python", type=Path, help="interpreter of the sosw 0.7.51 venv")
     parser.add_argument("--out", type=Path, help="default bench/results.json (bench/tmp/... with --smoke)")
+    parser.add_argument("--doc", type=Path, help="the page whose generated table to rewrite (default: "
+                                                 "docs/benchmarks.md after a whole run, else none)")
+    parser.add_argument("--no-doc", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
 
     plan = SMOKE_PLAN if args.smoke else FULL_PLAN
@@ -290,7 +325,14 @@ def main(argv: list[str] | None = None) -> int:
     document = write_results(out, plan, runs, smoke=args.smoke, repeats=repeats, budget_seconds=budget,
                              elapsed=time.monotonic() - started)
     print(render_table(document["summary"]))
-    print(f"wrote {out}")
+    # the page shows the full plan only: a smoke, partial (--only/--sides) or elsewhere-written
+    # (--out) run leaves it alone unless --doc says where to write
+    whole = not (args.smoke or args.only or args.out) and args.sides == DEFAULT_SIDES
+    doc = None if args.no_doc else args.doc or (ROOT / "docs" / "benchmarks.md" if whole else None)
+    figures = report.update(out, doc)
+    for goal in figures["goals"]:
+        print(report.goal_line(goal))
+    print(f"wrote {out}" + (f" and {doc}" if doc else ""))
     broken = [run for run in runs if run.status in ("failed", "error")]
     for run in broken:
         print(f"{run.status}: {run.label} {run.side} repeat {run.repeat + 1}: {run.reason}\n"

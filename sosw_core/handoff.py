@@ -16,14 +16,17 @@ A hand-off is made only when it cannot break a rule the Orchestrator enforces:
 
 Otherwise the completion is written alone, exactly as without chaining.
 
-Costs per hand-off: one queue ``Query`` (``Limit=1``), one ``TransactWriteItems`` (two items),
-one ``GetItem`` of the claimed task (its payload and token for the worker event). Health is
+Costs per hand-off: one queue ``Query`` (``Limit`` = up to 10 candidates, one picked at random
+so that workers finishing together do not all race for the head), one ``TransactWriteItems``
+(two items; up to 3 when the picked task was claimed by someone else first), one ``GetItem``
+of the claimed task (its payload and token for the worker event). Health is
 read through a reader cached for ``health_refresh_seconds``.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +38,12 @@ from sosw_core.invokers.base import InvokeError, Invoker
 from sosw_core.store.handoff import complete_and_claim
 from sosw_core.store.queries import TaskQueries
 from sosw_core.store.task_store import Outcome, TaskStore
+from sosw_core.task import Task
 
 logger = logging.getLogger(__name__)
+
+CANDIDATES = 10  # queued tasks read per hand-off (one Query): at most the labourer's maximum
+TRIES = 3  # hand-off transactions per completion before completing alone
 
 
 @dataclass(frozen=True)
@@ -53,13 +60,14 @@ class HandOff:
 
     def __init__(self, config: SoswConfig, queries: TaskQueries, tasks: TaskStore, invoker: Invoker,
                  metrics_reader_factory: Callable[[float], Any], *,
-                 health_refresh_seconds: float = 60.0):
+                 health_refresh_seconds: float = 60.0, rng: random.Random | None = None):
         self.config = config
         self.queries = queries
         self.tasks = tasks
         self.invoker = invoker
         self.metrics_reader_factory = metrics_reader_factory
         self.health_refresh_seconds = health_refresh_seconds
+        self.rng = rng or random.Random()
         self._reader: Any = None
         self._reader_at = float("-inf")
 
@@ -67,15 +75,25 @@ class HandOff:
                  *, result: dict[str, Any] | None = None,
                  stats: dict[str, Any] | None = None) -> Completion:
         """Complete the task; hand its slot on if allowed. Raises what ``TaskStore.complete`` raises."""
-        refs = self.queries.next_queued(labourer.id, 1) if self._allowed(labourer, now) else []
-        if not refs:
-            return Completion(self.tasks.complete(task_id, token, attempt, now, labourer_id=labourer.id,
-                                                  result=result, stats=stats))
-        done = complete_and_claim(self.tasks, task_id, token, attempt, labourer, now, refs[0],
-                                  result=result, stats=stats)
-        if done.next_task is None:
-            return Completion(done.outcome)
-        task = done.next_task
+        refs = []
+        if self._allowed(labourer, now):
+            # Workers of one labourer often finish together: each picks among the first few
+            # queued tasks at random, so that they do not all race for the queue's head.
+            refs = self.queries.next_queued(labourer.id, min(CANDIDATES, labourer.max_simultaneous_invocations))
+            self.rng.shuffle(refs)
+        for ref in refs[:TRIES]:
+            done = complete_and_claim(self.tasks, task_id, token, attempt, labourer, now, ref,
+                                      result=result, stats=stats)
+            if done.outcome is None:
+                continue  # that one was claimed by someone else first: try another
+            if done.next_task is None:
+                return Completion(done.outcome)
+            return self._invoke(done.outcome, done.next_task, labourer, task_id, now)
+        return Completion(self.tasks.complete(task_id, token, attempt, now, labourer_id=labourer.id,
+                                              result=result, stats=stats))
+
+    def _invoke(self, outcome: Outcome, task: Task, labourer: LabourerConfig, from_task_id: str,
+                now: float) -> Completion:
         try:
             self.invoker.invoke(labourer.function_name, worker_event(task))
         except InvokeError as exc:
@@ -84,10 +102,10 @@ class HandOff:
             logger.warning("hand-off invoke failed; next task given back",
                            extra={"labourer_id": labourer.id, "task_id": task.task_id,
                                   "release": released.value, "reason": exc.reason[:300]})
-            return Completion(done.outcome, 0, f"invoke failed: {exc.reason}"[:300])
+            return Completion(outcome, 0, f"invoke failed: {exc.reason}"[:300])
         logger.debug("handed off", extra={"labourer_id": labourer.id, "task_id": task.task_id,
-                                          "from_task_id": task_id, "attempt": task.attempts})
-        return Completion(done.outcome, 1)
+                                          "from_task_id": from_task_id, "attempt": task.attempts})
+        return Completion(outcome, 1)
 
     def _allowed(self, labourer: LabourerConfig, now: float) -> bool:
         if not labourer.chain_on_completion or labourer.max_invocations_per_minute is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import resource
 import sys
 import threading
@@ -52,7 +51,6 @@ HEALTH_METRIC = HealthMetric(name="DbCpu", namespace="AWS/RDS", metric_name="CPU
                              dimensions=(("DBInstanceIdentifier", "bench"),))
 HEALTHY = StaticMetrics({HEALTH_METRIC.name: 10.0})  # status 4, as bench.fake_aws answers sosw
 SECTION_VARIANTS = (("default", ("section",)),)  # sosw side: chunkable_attrs [("section", {})]
-MAX_FLAT_SECTIONS = 10_000  # a flat list of this many names is ~180 KB of job, under MAX_JOB_BYTES
 
 
 def labourer_id(i: int) -> str:
@@ -70,32 +68,26 @@ def write_requests(meter: Meter) -> int:
 
 
 def rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (``ru_maxrss`` is KB on Linux)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    """Peak resident set size of this process so far, in MB: ``VmHWM`` (Linux), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("VmHWM:"))
+        return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, StopIteration):
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 # -- the job sosw's Scheduler gets in bench/sosw07/workloads.py, for ours ----------------------
 def ingest_job(labourer: str, size: int) -> tuple[dict[str, Any], str]:
-    """A job chunking into ``size`` tasks, and a description of its shape.
-
-    Up to MAX_FLAT_SECTIONS tasks it is sosw's job exactly: ``isolate_sections`` over a flat list of
-    ``section_NNNNNN``. Larger, that list would exceed the Ingestor's MAX_JOB_BYTES (300 KB: the job
-    is kept in its record), so the tasks are ``days x sections`` (``period: last_D_days`` with
-    ``isolate_days``); each payload then also carries a one-day ``date_list``.
-    """
-    days = max(1, math.ceil(size / MAX_FLAT_SECTIONS))
-    while size % days:
-        days += 1
-    sections = [f"section_{i:06d}" for i in range(size // days)]
+    """sosw's job for ``size`` tasks (``isolate_sections`` over a flat list of ``section_NNNNNN``),
+    and a description of its shape. 100,000 names are ~1.9 MB of JSON: the Ingestor keeps a body
+    over 300 KB gzip-compressed in part items (limit 10 MiB, ``MAX_JOB_BYTES``)."""
+    sections = [f"section_{i:06d}" for i in range(size)]
     job: dict[str, Any] = {"lambda_name": labourer, "isolate_sections": True, "sections": sections}
-    if days == 1:
-        shape = f"flat: {len(sections)} sections"
-    else:
-        job.update(period=f"last_{days}_days", isolate_days=True)
-        shape = f"{days} days x {len(sections)} sections"
-    if len(json.dumps(job).encode()) > MAX_JOB_BYTES:
-        raise ValueError(f"the job for {size} tasks is over MAX_JOB_BYTES ({MAX_JOB_BYTES})")
-    return {"job": job}, shape
+    body_bytes = len(json.dumps(job).encode())
+    if body_bytes > MAX_JOB_BYTES:
+        raise ValueError(f"the job for {size} tasks is {body_bytes} bytes, over MAX_JOB_BYTES ({MAX_JOB_BYTES})")
+    return {"job": job}, f"flat: {size} sections, {body_bytes:,} bytes of JSON"
 
 
 def seed(store: Store, labourer: str, count: int, now: float) -> None:

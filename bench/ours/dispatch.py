@@ -25,7 +25,8 @@ def dispatch(bench: Bench, size: int) -> dict[str, Any]:
     for labourer in config.labourers:
         seed(store, labourer.id, per_labourer, now)
     invoker = RecordingInvoker()
-    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick)
+    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick,
+                                leases=store.leases)
     bench.cold_start(store)
     with measured(bench.meter) as watch:
         records = orchestrator.tick(time.time())

@@ -22,7 +22,8 @@ MAX_IN_FLIGHT = 10  # as bench/sosw07/workloads.py idle
 def idle(bench: Bench, size: int) -> dict[str, Any]:
     config, store = bench.open(labourers(size, MAX_IN_FLIGHT))
     invoker = RecordingInvoker()
-    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick)
+    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick,
+                                leases=store.leases)
     scavenger = Scavenger(config, store.queries, store.tasks, MemoryNotifier())
     bench.cold_start(store)
     with measured(bench.meter) as watch:

@@ -46,7 +46,8 @@ def lifecycle(bench: Bench, size: int) -> dict[str, Any]:
     clock = SystemClock()
     invoker = RecordingInvoker()
     ingestor = Ingestor(config, JobStore(store.models, endpoint=bench.endpoint), store.batch, invoker, clock)
-    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick)
+    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick,
+                                leases=store.leases)
     scavenger = Scavenger(config, store.queries, store.tasks, MemoryNotifier())
     worker = NoopWorker(DirectReporter(WorkerAssistant(store.tasks, config, clock)))
     job, shape = ingest_job(labourer.id, size)

@@ -4,7 +4,9 @@ Workers sleep 1 s, then report through ``DirectReporter`` to the WorkerAssistant
 Orchestrator ticks every second (``orchestrator.tick_seconds = 1``: one Orchestrator Lambda loops
 ticks until its time runs low, so this is the real schedule, not a compressed one). Run twice,
 on fresh tables each: without completion chaining (``tasks_per_s_without_chaining``), then with
-it (``chain = orchestrator.dispatch_one_labourer``), whose figures are the line's main ones.
+it (the WorkerAssistant's ``HandOff``: a completion and the claim of the next queued task in one
+transaction, as the WorkerAssistant Lambda does), whose figures are the line's main ones. The
+Orchestrator holds dispatch leases, as the Orchestrator Lambda does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bench.meter import report
 from bench.ours.common import HEALTHY, Bench, labourers, measured, run_workload, seed
 from sosw_core.assistant import WorkerAssistant
 from sosw_core.clock import SystemClock
+from sosw_core.handoff import HandOff
 from sosw_core.invokers.local import LocalInvoker
 from sosw_core.orchestrator import Orchestrator
 from sosw_core.worker import DirectReporter, Worker
@@ -28,7 +31,7 @@ TASK_SECONDS = 1.0
 TICK_SECONDS = 1.0
 POLL_SECONDS = 0.005
 NOTE = ("real schedule: the Orchestrator ticks every 1 s inside its invocation (tick_seconds=1); "
-        "with chaining, each completion dispatches the labourer at once")
+        "with chaining, each completion hands its slot to the next queued task at once")
 
 
 class SleepWorker(Worker):
@@ -51,15 +54,15 @@ def run_once(bench: Bench, size: int, *, chaining: bool) -> Run:
     labourer = config.labourers[0]
     clock = SystemClock()
     seed(store, labourer.id, size, clock.now())
-    invoker = LocalInvoker({}, max_workers=2 * MAX_IN_FLIGHT)
-    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick)
+    # Each function's timeout is its labourer's lease, as a deployment should set it (see
+    # docs/writing-a-worker.md); a longer one would make every run extend its lease first.
+    invoker = LocalInvoker({}, max_workers=2 * MAX_IN_FLIGHT,
+                           timeouts={labourer.function_name: float(labourer.max_duration_seconds)})
+    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick,
+                                leases=store.leases)
     lock = threading.Lock()  # one dispatcher at a time, as in sosw_core.local.runtime
-
-    def chain(labourer_id: str, now: float) -> int:
-        with lock:
-            return orchestrator.dispatch_one_labourer(labourer_id, now)
-
-    assistant = WorkerAssistant(store.tasks, config, clock, chain=chain if chaining else None)
+    handoff = HandOff(config, store.queries, store.tasks, invoker, HEALTHY.for_tick) if chaining else None
+    assistant = WorkerAssistant(store.tasks, config, clock, handoff=handoff)
     invoker.handlers[labourer.function_name] = SleepWorker(DirectReporter(assistant))
     bench.cold_start(store)
     deadline = 10 * size * TASK_SECONDS + 30

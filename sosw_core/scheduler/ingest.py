@@ -14,21 +14,25 @@ One :meth:`Ingestor.handle` call is one invocation; it reads the clock once (``n
   job that must run more often than daily sends its own ``job_id``.
 * **Existing record**: DONE/FAILED → a duplicate; INGESTING with a live lease → a duplicate
   delivery, no-op; no owner or an expired lease → ``take_over`` and resume at ``cursor``.
-* **Pages** of ``page_size`` tasks: 25-item BatchWriteItems, ``writers`` in flight, then
-  ``advance`` (fenced by owner and old cursor: a zombie stops). Task n of job j is ``j_000000n``.
+* **Pages** of ``page_size`` tasks: rows built as plain DynamoDB items, 25-item BatchWriteItems
+  on ``writers`` threads with ``depth`` pages in flight (:mod:`.pages`), then ``advance`` per
+  page in order (fenced by owner and old cursor: a zombie stops). Task n of job j is ``j_000000n``.
 * **Leases** last the invocation's remaining time plus 30 s, so one killed at its timeout is
   taken over by Lambda's retry of its event. After an error the lease is handed back at once
   (the error noted in the record) and the error re-raised; an error that a retry would meet
-  again (invalid task, plan changed) marks the job FAILED.
+  again (invalid task, plan changed, a stored body that cannot be read) marks the job FAILED.
 
-Why only the first page after a take-over is checked for existing rows (BatchGetItem): a
-fresh job's ids cannot exist (its record did not), and a previous owner only ever wrote the
-page right after the cursor it last saved. Re-writing that page blindly would reset tasks
-already claimed to QUEUED, so it is checked and only missing ids are written; checking goes on
-while a checked page still finds rows (robust to a page size changed by a deploy).
+Why only the first ``depth`` pages after a take-over are checked for existing rows
+(BatchGetItem): a fresh job's ids cannot exist (its record did not), and a previous owner only
+ever wrote the ``depth`` pages right after the cursor it last saved. Re-writing those blindly
+would reset tasks already claimed to QUEUED, so they are checked and only missing ids are
+written; checking goes on while a checked page still finds rows (robust to a page size or
+depth changed by a deploy).
 
 Plans are stable across invocations: the record keeps the job in canonical form (keys sorted)
-with the plan's date (``as_of``) and chunkable levels, and every continuation plans from it.
+with the plan's date (``as_of``) and chunkable levels, and every continuation plans from it. A
+body over 300 KB of JSON is kept gzip-compressed in part items written before the record
+(:mod:`.job_document`); jobs are limited to 10 MiB of JSON (``MAX_JOB_BYTES``).
 """
 
 from __future__ import annotations
@@ -38,30 +42,39 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
-from pathlib import Path
 from typing import Any, Protocol
 
 from sosw_core.clock import Clock
 from sosw_core.config.model import SchedulerConfig, SoswConfig
-from sosw_core.errors import ConfigError, InvalidEvent, InvalidJob, InvalidTask, SoswError, UnknownLabourer
+from sosw_core.errors import InvalidEvent, InvalidJob, InvalidTask, SoswError, UnknownLabourer
 from sosw_core.invokers.base import Invoker
 from sosw_core.scheduler.chunking import iter_task_payloads
 from sosw_core.scheduler.job import Job, canonical_job_id, chunkable_attrs_for, parse_job
-from sosw_core.store.batch import WRITE_BATCH, BatchCreator, chunks
+from sosw_core.scheduler.job_document import (
+    MAX_JOB_BYTES,
+    JobDocumentMissing,
+    JobDocuments,
+    check_size,
+    encode,
+)
+from sosw_core.scheduler.pages import DEPTH, PagePipeline
+from sosw_core.scheduler.schemas import SchemaValidators, SchemaViolations, load_schemas
+from sosw_core.store.batch import BatchCreator, ItemFactory
 from sosw_core.store.job_store import JobRecord, JobState, JobStore
 from sosw_core.task import NewTask, encode_payload
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["MAX_JOB_BYTES", "Ingestor", "PageDone", "Plan", "SchemaValidators", "SchemaViolations",
+           "count_checked", "load_schemas", "plan_job"]
+
 CONTINUE_KEY = "continue_job"
 PAGE_SIZE = 500
 WRITERS = 4
 JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,180}$")  # + "_0000000" stays a valid task id
-MAX_JOB_BYTES = 300 * 1024  # the job is kept in its record; DynamoDB items are at most 400 KB
 LEASE_SLACK_SECONDS = 30.0  # a lease outlives its invocation's hard deadline by this much
 NO_CONTEXT_LEASE_SECONDS = 900.0 + LEASE_SLACK_SECONDS
 
@@ -72,56 +85,6 @@ class LambdaContext(Protocol):
 
 class PlanChanged(SoswError):
     """Re-planning a job from its record gave another number of tasks (the code changed)."""
-
-
-class SchemaViolations(InvalidJob):
-    """The job breaks its labourer's JSON Schema; ``violations`` lists every (path, message)."""
-
-    def __init__(self, labourer_id: str, violations: tuple[tuple[str, str], ...]):
-        self.violations = violations
-        listed = "; ".join(f"{path}: {message}" for path, message in violations)
-        super().__init__("job", f"breaks the JSON Schema of labourer {labourer_id!r} "
-                                f"({len(violations)} violations): {listed}")
-
-
-class SchemaValidators:
-    """Optional JSON Schemas per labourer, checked against the job body (envelope keys removed)."""
-
-    def __init__(self, schemas: Mapping[str, dict]):
-        self._validators: dict[str, Any] = {}
-        if not schemas:
-            return
-        try:
-            import jsonschema
-        except ImportError as exc:
-            raise ConfigError("schemas", "JSON Schemas are configured but the jsonschema package is "
-                                         "missing: pip install 'sosw-core[schema]'") from exc
-        for labourer_id, schema in schemas.items():
-            cls = jsonschema.validators.validator_for(schema)
-            try:
-                cls.check_schema(schema)
-            except jsonschema.SchemaError as exc:
-                raise ConfigError(f"schemas.{labourer_id}", f"is not a valid JSON Schema: {exc.message}") from exc
-            self._validators[labourer_id] = cls(schema)
-
-    def check(self, labourer_id: str, body: dict[str, Any]) -> None:
-        validator = self._validators.get(labourer_id)
-        if validator is None:
-            return
-        errors = sorted(validator.iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-        if errors:
-            raise SchemaViolations(labourer_id, tuple((e.json_path, e.message) for e in errors))
-
-
-def load_schemas(folder: Path) -> dict[str, dict]:
-    """``<folder>/<labourer_id>.json`` files as a mapping (an absent folder: no schemas)."""
-    schemas: dict[str, dict] = {}
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        try:
-            schemas[path.stem] = json.loads(path.read_text())
-        except ValueError as exc:
-            raise ConfigError(f"schemas.{path.stem}", f"{path} is not valid JSON: {exc}") from exc
-    return schemas
 
 
 @dataclass(frozen=True)
@@ -181,9 +144,7 @@ def plan_job(event: Any, scheduler: SchedulerConfig, as_of: date, *,
     if schemas is not None:
         schemas.check(job.labourer_id, job.body)
     chunkable_attrs = chunkable_attrs_for(job, scheduler.job_schema_variants)
-    body_json = json.dumps(job.body, sort_keys=True)
-    if len(body_json.encode()) > MAX_JOB_BYTES:
-        raise InvalidJob("job", f"is {len(body_json.encode())} bytes; the limit is {MAX_JOB_BYTES}")
+    check_size(json.dumps(job.body, sort_keys=True))
     if job.job_id is not None:
         if not isinstance(job.job_id, str) or not JOB_ID_PATTERN.match(job.job_id):
             raise InvalidJob("job_id", f"must be 1-180 characters of A-Z a-z 0-9 _ . : - (got {job.job_id!r})")
@@ -204,18 +165,22 @@ def count_checked(plan: Plan, max_payload_bytes: int) -> int:
     return total
 
 
-def plan_from_record(record: JobRecord) -> Plan:
-    job = Job(labourer_id=record.labourer_id, body=record.job or {}, job_schema_name=None,
-              job_id=record.job_id)
+def plan_from_record(record: JobRecord, body: dict[str, Any] | None = None) -> Plan:
+    """The plan a record was started with; ``body`` when its job was stored in parts."""
+    job = Job(labourer_id=record.labourer_id, body=(record.job or {}) if body is None else body,
+              job_schema_name=None, job_id=record.job_id)
     return Plan(job_id=record.job_id, job=job, chunkable_attrs=record.chunkable_attrs,
                 as_of=date.fromisoformat(record.as_of or "1970-01-01"))
 
 
 @dataclass
 class _Run:
-    """The mutable progress of one invocation on one job (read by the error boundary)."""
+    """The mutable progress of one invocation on one job (read by the error boundary).
 
-    plan: Plan
+    A resumed run starts with its ``record`` only; the plan is made from it inside the boundary.
+    """
+
+    plan: Plan | None
     owner: str
     cursor: int
     total: int
@@ -223,9 +188,15 @@ class _Run:
     lease: float
     written: int = 0
     skipped: int = 0
+    record: JobRecord | None = None
+
+    @property
+    def job_id(self) -> str:
+        return self.plan.job_id if self.plan is not None else self.record.job_id  # type: ignore[union-attr]
 
     def result(self, state: str, **extra: Any) -> dict[str, Any]:
-        return {"job_id": self.plan.job_id, "labourer_id": self.plan.labourer_id, "state": state,
+        labourer_id = self.plan.labourer_id if self.plan is not None else self.record.labourer_id  # type: ignore[union-attr]
+        return {"job_id": self.job_id, "labourer_id": labourer_id, "state": state,
                 "cursor": self.cursor, "total": self.total, "written": self.written,
                 "skipped": self.skipped, "duplicate": False, **extra}
 
@@ -235,7 +206,7 @@ class Ingestor:
 
     def __init__(self, config: SoswConfig, jobs: JobStore, batch: BatchCreator, invoker: Invoker,
                  clock: Clock, *, schemas: Mapping[str, dict] | None = None, page_size: int = PAGE_SIZE,
-                 writers: int = WRITERS, on_page: Callable[[PageDone], None] | None = None,
+                 writers: int = WRITERS, depth: int = DEPTH, on_page: Callable[[PageDone], None] | None = None,
                  new_owner: Callable[[], str] = lambda: uuid.uuid4().hex):
         self.config = config
         self.jobs = jobs
@@ -245,8 +216,10 @@ class Ingestor:
         self.schemas = SchemaValidators(schemas or {})
         self.page_size = page_size
         self.writers = writers
+        self.depth = depth
         self.on_page = on_page or (lambda progress: None)
         self.new_owner = new_owner
+        self.documents = JobDocuments(batch.store.models.job, endpoint=config.dynamodb.endpoint_url)
 
     def plan(self, event: Any, as_of: date) -> Plan:
         plan = plan_job(event, self.config.scheduler, as_of, schemas=self.schemas)
@@ -267,14 +240,16 @@ class Ingestor:
             return self._resume(str(event[CONTINUE_KEY]), owner, now, lease, context)
         plan = self.plan(event, as_of or datetime.fromtimestamp(now, UTC).date())
         total = count_checked(plan, self.config.scheduler.max_payload_bytes)
-        record = self.jobs.start(plan.job_id, plan.labourer_id, json.dumps(plan.job.body), owner, now,
+        stored = encode(json.dumps(plan.job.body, sort_keys=True))
+        self.documents.write_parts(plan.job_id, stored, now)  # before the record that points at them
+        record = self.jobs.start(plan.job_id, plan.labourer_id, json.dumps(stored.record_value), owner, now,
                                  lease, total=total, as_of=plan.as_of.isoformat(),
                                  chunkable_attrs=plan.chunkable_attrs)
         if record is None:
             return self._resume(plan.job_id, owner, now, lease, context)
         logger.info("job started", extra={"job_id": plan.job_id, "labourer_id": plan.labourer_id,
-                                          "total": total})
-        return self._run(_Run(plan, owner, 0, total, now, lease), context, check=False)
+                                          "total": total, "body_parts": len(stored.parts)})
+        return self._run(_Run(plan, owner, 0, total, now, lease), context, checks=0)
 
     def _resume(self, job_id: str, owner: str, now: float, lease: float,
                 context: LambdaContext | None) -> dict[str, Any]:
@@ -286,63 +261,78 @@ class Ingestor:
             taken = self.jobs.take_over(job_id, owner, now, lease)
             if taken is not None:
                 logger.info("job resumed", extra={"job_id": job_id, "cursor": taken.cursor})
-                run = _Run(plan_from_record(taken), owner, taken.cursor, taken.total or 0, now, lease)
-                return self._run(run, context, check=True)
+                run = _Run(None, owner, taken.cursor, taken.total or 0, now, lease, record=taken)
+                return self._run(run, context, checks=self.depth)
             record = self.jobs.get(job_id) or record
         return {**record.summary(), "duplicate": True}
 
-    def _run(self, run: _Run, context: LambdaContext | None, *, check: bool) -> dict[str, Any]:
+    def _run(self, run: _Run, context: LambdaContext | None, *, checks: int) -> dict[str, Any]:
         """The per-job error boundary: record what happened to the job, then re-raise."""
         try:
-            return self._write(run, context, check)
-        except (InvalidJob, InvalidTask, PlanChanged) as exc:
-            self.jobs.fail(run.plan.job_id, run.owner, f"{type(exc).__name__}: {exc}", run.now)
+            if run.plan is None and run.record is not None:
+                run.plan = plan_from_record(run.record, self.documents.body(run.job_id, run.record.job))
+            return self._write(run, context, checks)
+        except (InvalidJob, InvalidTask, PlanChanged, JobDocumentMissing) as exc:
+            self.jobs.fail(run.job_id, run.owner, f"{type(exc).__name__}: {exc}", run.now)
             raise
         except Exception as exc:
             # Transient (throttling, network): give the lease back so Lambda's retry resumes.
-            self.jobs.hand_over(run.plan.job_id, run.owner, run.cursor, run.now,
+            self.jobs.hand_over(run.job_id, run.owner, run.cursor, run.now,
                                 error=f"{type(exc).__name__}: {exc}")
             raise
 
-    def _write(self, run: _Run, context: LambdaContext | None, check: bool) -> dict[str, Any]:
-        job_id = run.plan.job_id
-        tasks = run.plan.tasks(run.cursor)
-        pool = ThreadPoolExecutor(self.writers, thread_name_prefix="sosw-ingest")
+    def _write(self, run: _Run, context: LambdaContext | None, checks: int) -> dict[str, Any]:
+        """Pages through the pipeline until done, out of time or fenced off.
+
+        ``checks``: pages after the cursor to check for existing rows before writing (0 for a
+        fresh job; ``depth`` after a take-over, then on while a checked page finds rows).
+        """
+        plan = run.plan
+        assert plan is not None
+        job_id, labourer_id = plan.job_id, plan.labourer_id
+        payloads = enumerate(islice(plan.payloads(), run.cursor, None), run.cursor)
+        item = ItemFactory(run.now)
+        max_bytes = self.config.scheduler.max_payload_bytes
+        pipeline = PagePipeline(self.batch.write_rows, writers=self.writers, depth=self.depth)
+        sent, found_last, out_of_time = run.cursor, False, False
         try:
-            while run.cursor < run.total:
-                if self._out_of_time(context):
-                    return self._continue(run)
-                page = list(islice(tasks, self.page_size))
-                if not page:
-                    raise PlanChanged(f"job {job_id!r} planned {run.cursor} tasks, {run.total} expected")
-                found = self._write_page(pool, page, run.now, check)
-                check = found > 0
-                if not self.jobs.advance(job_id, run.owner, run.cursor, run.cursor + len(page), run.now,
+            while True:
+                while not (out_of_time or sent >= run.total or pipeline.full):
+                    if self._out_of_time(context):
+                        out_of_time = True
+                        break
+                    page = list(islice(payloads, self.page_size))
+                    if not page:
+                        raise PlanChanged(f"job {job_id!r} planned {sent} tasks, {run.total} expected")
+                    ids = [task_id(job_id, position) for position, _ in page]
+                    existing = self.batch.existing_ids(ids) if checks > 0 or found_last else set()
+                    checks, found_last = checks - 1, bool(existing)
+                    items = [item(tid, labourer_id, job_id, payload_json(position, payload, max_bytes))
+                             for tid, (position, payload) in zip(ids, page, strict=True) if tid not in existing]
+                    pipeline.send(sent, len(page), len(existing), items)
+                    sent += len(page)
+                if pipeline.empty:
+                    break
+                done = pipeline.oldest_done()
+                if not self.jobs.advance(job_id, run.owner, run.cursor, run.cursor + done.size, run.now,
                                          run.lease):
                     logger.warning("job lease lost: stopping", extra={"job_id": job_id, "cursor": run.cursor})
                     return run.result("lease_lost")
-                run.cursor += len(page)
-                run.written += len(page) - found
-                run.skipped += found
+                run.cursor += done.size
+                run.written += done.size - done.found
+                run.skipped += done.found
                 self.on_page(PageDone(job_id, run.cursor, run.total, run.written, run.skipped))
         finally:
             # after an error, requests not yet started are dropped, those in flight are awaited
-            pool.shutdown(wait=True, cancel_futures=True)
-        if next(tasks, None) is not None:
+            pipeline.close()
+        if run.cursor < run.total:
+            return self._continue(run)
+        if next(payloads, None) is not None:
             raise PlanChanged(f"job {job_id!r} planned more than the {run.total} tasks expected")
         if not self.jobs.finish(job_id, run.owner, run.total, run.now):
             return run.result("lease_lost")
         logger.info("job done", extra={"job_id": job_id, "total": run.total})
         return run.result(JobState.DONE.value)
-
-    def _write_page(self, pool: ThreadPoolExecutor, page: list[NewTask], now: float, check: bool) -> int:
-        """Write the page's missing tasks; the number that existed already (0 unless checked)."""
-        existing = self.batch.existing_ids([t.task_id for t in page]) if check else set()
-        rows = [self.batch.store.new_row(t, now) for t in page if t.task_id not in existing]
-        futures = [pool.submit(self.batch.write_rows, batch) for batch in chunks(rows, WRITE_BATCH)]
-        for future in futures:
-            future.result()  # the first error propagates; _write then drops the requests not started
-        return len(existing)
 
     def _out_of_time(self, context: LambdaContext | None) -> bool:
         if context is None:
@@ -351,8 +341,17 @@ class Ingestor:
 
     def _continue(self, run: _Run) -> dict[str, Any]:
         """Hand over first, then invoke: the continuation must find the job without an owner."""
-        if not self.jobs.hand_over(run.plan.job_id, run.owner, run.cursor, run.now):
+        if not self.jobs.hand_over(run.job_id, run.owner, run.cursor, run.now):
             return run.result("lease_lost")
-        self.invoker.invoke(self.config.scheduler_function, {CONTINUE_KEY: run.plan.job_id})
-        logger.info("job continued", extra={"job_id": run.plan.job_id, "cursor": run.cursor})
+        self.invoker.invoke(self.config.scheduler_function, {CONTINUE_KEY: run.job_id})
+        logger.info("job continued", extra={"job_id": run.job_id, "cursor": run.cursor})
         return run.result("continued")
+
+
+def payload_json(position: int, payload: dict[str, Any], max_bytes: int) -> str:
+    """A planned payload as stored, its size checked again (the plan is re-run per invocation)."""
+    text = encode_payload(payload)
+    size = len(text.encode())
+    if size > max_bytes:
+        raise InvalidJob(f"task {position}", f"payload is {size} bytes; the limit is {max_bytes}")
+    return text

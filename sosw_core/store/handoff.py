@@ -45,15 +45,24 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HandOffResult:
-    outcome: Outcome  # of the completion
+    outcome: Outcome | None  # of the completion; None: not written, the next task was taken
     next_task: Task | None  # claimed in the same transaction (invoke it), or None
+
+
+NEXT_TAKEN = HandOffResult(None, None)
+_FINE = (None, "None")  # how DynamoDB marks an item that did not cancel the transaction
 
 
 def complete_and_claim(store: TaskStore, task_id: str, token: str, attempt: int,
                        labourer: LabourerConfig, now: float, next_ref: QueuedRef, *,
                        result: dict[str, Any] | None = None,
                        stats: dict[str, Any] | None = None) -> HandOffResult:
-    """Complete ``task_id`` and claim ``next_ref`` atomically; see the module docstring."""
+    """Complete ``task_id`` and claim ``next_ref`` atomically; see the module docstring.
+
+    When only the claim's guard failed (someone claimed ``next_ref`` first), nothing is written
+    and :data:`NEXT_TAKEN` is returned, so the caller may try another queued task. When the
+    completion's own guard failed, the plain :meth:`TaskStore.complete` decides its outcome.
+    """
     model = store.models.task
     done_actions, done_guard = store._complete_parts(token, attempt, now, labourer.id, result, stats,
                                                      current_only=True)
@@ -67,6 +76,8 @@ def complete_and_claim(store: TaskStore, task_id: str, token: str, attempt: int,
         if exc.cause_response_code != TRANSACTION_CANCELLED:
             raise
         reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+        if len(reasons) == 2 and reasons[0] in _FINE and reasons[1] not in _FINE:
+            return NEXT_TAKEN  # the completion itself was fine
         logger.debug("hand-off cancelled; completing alone",
                      extra={"task_id": task_id, "labourer_id": labourer.id, "reasons": reasons})
         outcome = store.complete(task_id, token, attempt, now, labourer_id=labourer.id,

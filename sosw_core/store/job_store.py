@@ -209,12 +209,12 @@ class JobStore:
                   limit: int | None = 100) -> list[JobRecord]:
         """Jobs for status screens, newest first, without their bodies (a Scan: not for hot paths)."""
         j = self._job
-        condition = None
+        # job records only: the table also holds body parts and dispatch leases (no ``state``)
+        condition = j.state.exists()
         if state is not None:
-            condition = j.state == state.value
+            condition &= j.state == state.value
         if labourer_id is not None:
-            by_labourer = j.labourer_id == labourer_id
-            condition = by_labourer if condition is None else condition & by_labourer
+            condition &= j.labourer_id == labourer_id
         wanted = [name for name in j.get_attributes() if name != "job"]
         with self._errors():
             records = [_to_record(row) for row in j.scan(condition, attributes_to_get=wanted)]

@@ -125,6 +125,28 @@ def test_100k_tasks_through_continuations_with_duplicate_deliveries(env):
     print(f"counted in {time.perf_counter() - counting:.1f}s")
 
 
+def test_50000_id_flat_job_through_continuations(env):
+    """sosw's own shape, one task per id: ~0.9 MB of JSON, kept in a compressed part item."""
+    config, store = env
+    clock = FixedClock(START)
+    invoker = RecordingInvoker()
+    job = {"lambda_name": "w", "isolate_sections": True, "sections": [f"section_{i:06d}" for i in range(50_000)]}
+    assert len(json.dumps(job)) > 300 * 1024
+    results = [make(env, clock, invoker).handle(job, RunsOut(15))]  # 14 pages of 500 per invocation
+    while results[-1]["state"] == "continued":
+        event = invoker.events.popleft()
+        clock.advance(1)
+        results.append(make(env, clock, invoker).handle(event, RunsOut(15)))
+    assert [r["state"] for r in results] == ["continued"] * 7 + ["done"] and not invoker.events
+    assert sum(r["written"] for r in results) == 50_000 and sum(r["skipped"] for r in results) == 0
+    job_id = results[0]["job_id"]
+    record = JobStore(store.models).get(job_id)
+    assert (record.state, record.cursor, record.total) == (JobState.DONE, 50_000, 50_000)
+    assert make(env, clock, invoker).handle(job)["duplicate"]
+    assert scan_count(store) == 50_000
+    assert store.tasks.get(f"{job_id}_0049999").payload["sections"] == ["section_049999"]
+
+
 def test_crash_mid_page_then_redelivery_after_lease_expiry(env):
     config, store = env
     clock = FixedClock(START)

@@ -1,13 +1,12 @@
 """The benchmark harness: statistics, scheduling and the results file, with fake workload scripts.
 
 Fake scripts are tiny Python files in tmp_path that print one JSON line, so these tests need no
-DynamoDB; the one integration test runs the real raw-limit script against DynamoDB Local.
+DynamoDB; tests/integration/test_bench_smoke.py runs the real scripts against DynamoDB Local.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from bench.harness import (
     last_json_line,
     run_plan,
     schedule,
+    skip_reason,
     subprocess_env,
     write_results,
 )
@@ -92,6 +92,21 @@ def test_sides_alternate_which_goes_first_between_repeats():
                      (1, "a", "sosw07"), (1, "a", "ours"), (1, "b", "sosw07")]
 
 
+def test_an_entry_can_cap_its_repeats():
+    sides = {"ours": Side("ours", Path(sys.executable), "x")}
+    plan = [Entry("a", "a", {"ours": 1}), Entry("once", "a", {"ours": 100}, repeats=1)]
+    order = [(repeat, entry.label) for repeat, entry, _ in schedule(plan, sides, 3)]
+    assert order == [(0, "a"), (0, "once"), (1, "a"), (2, "a")]
+
+
+def test_the_full_plan_measures_a_100k_ingest_once():
+    from bench.harness import FULL_PLAN, SMOKE_PLAN
+
+    entry, = (e for e in FULL_PLAN if e.label == "ingest_100k")
+    assert (entry.workload, dict(entry.sizes), entry.repeats) == ("ingest", {"ours": 100_000}, 1)
+    assert {e.label for e in FULL_PLAN} == {e.label for e in SMOKE_PLAN} | {"ingest_same_size", "lifecycle_same_size"}
+
+
 # -- running fake scripts ---------------------------------------------------------------------
 @pytest.fixture
 def fake_sides(tmp_path) -> dict[str, Side]:
@@ -154,7 +169,8 @@ def test_results_file_shape(tmp_path, fake_sides):
     document = json.loads(out.read_text())
     assert set(document) == {"created_at", "smoke", "repeats", "budget_seconds", "elapsed_seconds",
                              "machine", "dynamodb", "plan", "summary", "runs"}
-    assert document["plan"][0] == {"label": "ingest", "workload": "ingest", "sizes": {"ours": 4, "sosw07": 4}}
+    assert document["plan"][0] == {"label": "ingest", "workload": "ingest", "sizes": {"ours": 4, "sosw07": 4},
+                                   "repeats": 2}
     assert len(document["runs"]) == 6
     assert set(document["runs"][0]) == {"label", "workload", "side", "size", "repeat", "status",
                                         "seconds_wall", "reason", "result", "stderr_tail"}
@@ -167,17 +183,8 @@ def test_results_file_shape(tmp_path, fake_sides):
     assert "0/2 missing" in table
 
 
-# -- the real raw limit, small ----------------------------------------------------------------
-@pytest.mark.integration
-def test_raw_limit_against_dynamodb_local(dynamodb_local):
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "raw_limit.py"), "--endpoint", dynamodb_local,
-                           "--size", "100"], cwd=ROOT, env=subprocess_env(dynamodb_local, ROOT),
-                          capture_output=True, text=True, timeout=120, check=True)
-    line = last_json_line(done.stdout)
-    assert line is not None
-    assert line["workload"] == "raw_limit"
-    assert line["tasks"] == 200  # 100 items from 1 thread, 100 from 4 threads
-    assert line["requests"] == {"BatchWriteItem": 8}  # 4 batches of 25 per setting
-    assert line["write_units"] == pytest.approx(200.0)
-    assert line["items_per_s_1_thread"] > 0
-    assert line["items_per_s_4_threads"] > 0
+def test_a_repeat_that_would_outrun_the_budget_is_skipped_not_killed():
+    assert skip_reason(600.0, None) is None  # never ran: no estimate
+    assert skip_reason(600.0, 500.0) is None
+    assert "would not finish within the budget (500s left, the last run took 480s)" == skip_reason(500.0, 480.0)
+    assert skip_reason(0.5, None) == "time budget exhausted"

@@ -42,7 +42,9 @@ def document() -> dict[str, Any]:
         "machine": {"cpus": 2, "platform": "Linux", "python": "3.11.7"},
         "dynamodb": "DynamoDB Local (in memory), one instance for all runs",
         "summary": {
-            "raw_limit": {"raw": entry(20_000, {"items_per_s_1_thread": 3_500.0, "items_per_s_4_threads": 5_000.0})},
+            "raw_limit": {"raw": entry(20_000, {"items_per_s_1_thread": 3_500.0, "items_per_s_4_threads": 5_000.0,
+                                                "indexed_items_per_s_4_threads": 4_800.0,
+                                                "task_rows_per_s_4_threads": 4_400.0})},
             "ingest": {"ours": entry(20_000, {"tasks_per_s": 4_200.0, "requests_per_task": 0.042}),
                        "sosw07": entry(2_000, {"tasks_per_s": 22.8, "requests_per_task": 3.0})},
             "lifecycle": {
@@ -58,7 +60,8 @@ def document() -> dict[str, Any]:
             "short_tasks": {"ours": entry(30, {"tasks_per_s": 9.2, "tasks_per_s_without_chaining": 5.9}),
                             "sosw07": entry(30, {"tasks_per_s": 0.167, "measured_tasks_per_s": 5.8})},
             "ingest_100k": {"ours": {**entry(100_000, {"peak_mb": 150.0}),
-                                     "metrics": {"peak_mb": spread(140.0, 130.0, 150.0)}}},
+                                     "metrics": {"peak_mb": spread(140.0, 130.0, 150.0),
+                                                 "tasks_per_s": spread(4_000.0)}}},
         },
         "runs": [],
     }
@@ -99,11 +102,16 @@ def test_headline_pairs_ours_and_sosw():
     assert figures["ingest"]["ours_tasks_per_s"] == 4_200.0
     assert figures["ingest"]["sosw_tasks_per_s"] == 22.8
     assert figures["ingest"]["ours_share_of_raw"] == 0.84
+    assert figures["ingest"]["ours_share_of_indexed_items"] == 0.875  # 4,200 / 4,800
+    assert figures["ingest"]["ours_share_of_task_rows"] == 0.955  # 4,200 / 4,400
+    assert (figures["raw_indexed_items_per_s"], figures["raw_task_rows_per_s"]) == (4_800.0, 4_400.0)
     assert figures["lifecycle"]["ours_write_requests_per_task"] == 2.041  # (40 + 1 + 2000) / 1000
     assert figures["lifecycle"]["sosw_write_requests_per_task"] == 9.0
     assert figures["idle"] == {"ours_requests_per_labourer": 3.0, "sosw_requests_per_labourer": 14.0}
     assert figures["short_tasks"]["ours_tasks_per_s_without_chaining"] == 5.9
     assert figures["ingest_100k_peak_mb"] == 150.0  # the worst repeat, not the median
+    assert figures["ingest_100k"]["ours_tasks_per_s"] == 4_000.0
+    assert figures["ingest_100k"]["ours_peak_mb"] == 150.0 and figures["ingest_100k"]["ours_size"] == 100_000
 
 
 # -- goals ------------------------------------------------------------------------------------
@@ -172,6 +180,16 @@ def test_update_writes_results_and_document(tmp_path: Path):
     assert text.count(START_MARKER) == 1 and text.count(END_MARKER) == 1
     assert "| sosw-core | 5.28 |" in text and "| Step Functions Standard | 50.00 |" in text
     assert "**pass**" in text and "looked up 2026-11-23" in text
+    assert "| plain boto3, sosw-core task rows built beforehand, tasks table | 4,400 | 95% |" in text
+
+
+def test_update_without_a_document_only_writes_results(tmp_path: Path):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(document()))
+    figures = update(results, None)
+    assert figures["raw_batch_items_per_s"] == 5_000.0
+    assert json.loads(results.read_text())["ingest_100k_peak_mb"] == 150.0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["results.json"]
 
 
 def test_merge_adds_missing_labels_only():
