@@ -18,7 +18,9 @@ Report event (what a worker sends the WorkerAssistant), sosw 0.7 names plus the 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +29,11 @@ from sosw_core.task import MAX_REPORT_BYTES, Task
 
 ENVELOPE = "sosw_core"
 MAX_ERROR_TEXT = 4000
+# DynamoDB refuses an item nested 32 levels deep; ``result`` and ``stats`` are one level of it.
+MAX_REPORT_DEPTH = 31
+# DynamoDB numbers: at most 38 significant digits, magnitude from 1E-130 to below 1E+126.
+NUMBER_DIGITS = 38
+NUMBER_EXPONENTS = (-130, 125)
 
 
 class Action(StrEnum):
@@ -65,13 +72,20 @@ def split_worker_event(event: Any) -> tuple[dict[str, Any], Invocation | None]:
         return payload, None
     if not isinstance(envelope, dict):
         raise InvalidEvent(ENVELOPE, "must be an object")
+    job_id = envelope.get("job_id")
+    if job_id is not None and not isinstance(job_id, str):
+        raise InvalidEvent(f"{ENVELOPE}.job_id", "must be a string or null")
+    deadline_at = envelope.get("deadline_at")
+    if deadline_at is not None and (isinstance(deadline_at, bool) or not isinstance(deadline_at, int | float)
+                                    or not math.isfinite(deadline_at)):
+        raise InvalidEvent(f"{ENVELOPE}.deadline_at", "must be a number (epoch seconds) or null")
     inv = Invocation(
         task_id=_str(event, "task_id"),
         labourer_id=_str(envelope, "labourer_id"),
         attempt=_int(envelope, "attempt"),
-        token=_str(envelope, "token"),
-        job_id=envelope.get("job_id"),
-        deadline_at=envelope.get("deadline_at"),
+        token=_token(envelope),
+        job_id=job_id,
+        deadline_at=None if deadline_at is None else float(deadline_at),
     )
     return payload, inv
 
@@ -114,6 +128,8 @@ def parse_report(event: Any) -> Report:
             event = json.loads(event)
         except ValueError as exc:
             raise InvalidEvent("event", f"is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise InvalidEvent("event", "nests too deeply to be read") from None
     if not isinstance(event, dict):
         raise InvalidEvent("event", f"must be a JSON object, not {type(event).__name__}")
     raw_action = event.get("action")
@@ -126,7 +142,7 @@ def parse_report(event: Any) -> Report:
     if unknown:
         raise InvalidEvent(sorted(unknown)[0], f"is not a field of {action.value}")
     inv = Invocation(task_id=_str(event, "task_id"), labourer_id=_str(event, "labourer_id"),
-                     attempt=_int(event, "attempt"), token=_str(event, "token"))
+                     attempt=_int(event, "attempt"), token=_token(event))
     result = _map(event, "result")
     stats = _map(event, "stats")
     return Report(
@@ -143,6 +159,15 @@ def _str(obj: dict, key: str) -> str:
         raise InvalidEvent(key, "is required and must be a non-empty string")
     if len(value) > 256:
         raise InvalidEvent(key, "must be at most 256 characters")
+    return value
+
+
+def _token(obj: dict) -> str:
+    """The proof: tokens are URL-safe ASCII (``secrets.token_urlsafe``); anything else is refused
+    here, so it never reaches the constant-time comparison (which takes ASCII only)."""
+    value = _str(obj, "token")
+    if not value.isascii() or not value.isprintable():
+        raise InvalidEvent("token", "must be printable ASCII")
     return value
 
 
@@ -172,6 +197,35 @@ def _map(obj: dict, key: str) -> dict[str, Any] | None:
         size = len(json.dumps(value, allow_nan=False).encode())
     except (TypeError, ValueError) as exc:
         raise InvalidEvent(key, f"must be JSON-serialisable: {exc}") from exc
+    except RecursionError:
+        raise InvalidEvent(key, f"nests deeper than {MAX_REPORT_DEPTH} levels") from None
     if size > MAX_REPORT_BYTES:
         raise InvalidEvent(key, f"is {size} bytes; the limit is {MAX_REPORT_BYTES}")
+    _check_storable(key, value)
     return value
+
+
+def _check_storable(key: str, value: dict[str, Any]) -> None:
+    """What JSON allows but a DynamoDB map refuses: deep nesting, empty keys, numbers out of range.
+
+    Checked here so that such a report is refused before any write, naming where it broke."""
+    pending: list[tuple[Any, str, int]] = [(value, key, 1)]
+    while pending:
+        item, path, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_REPORT_DEPTH:
+                raise InvalidEvent(path, f"nests deeper than {MAX_REPORT_DEPTH} levels (a DynamoDB limit)")
+            if isinstance(item, dict):
+                for name, sub in item.items():
+                    if name == "":
+                        raise InvalidEvent(path, "has an empty key (DynamoDB map keys are non-empty)")
+                    pending.append((sub, f"{path}.{name}", depth + 1))
+            else:
+                pending.extend((sub, f"{path}[{i}]", depth + 1) for i, sub in enumerate(item))
+        elif isinstance(item, int | float) and not isinstance(item, bool) and item != 0:
+            number = Decimal(str(item) if isinstance(item, int) else repr(item))  # exact, not rounded
+            significant = "".join(map(str, number.as_tuple().digits)).strip("0")
+            if (len(significant) > NUMBER_DIGITS
+                    or not NUMBER_EXPONENTS[0] <= number.adjusted() <= NUMBER_EXPONENTS[1]):
+                raise InvalidEvent(path, f"is a number DynamoDB cannot store ({NUMBER_DIGITS} significant "
+                                         "digits, magnitude 1E-130 to 1E+125)")

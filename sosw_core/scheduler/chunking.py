@@ -94,10 +94,19 @@ def _join(path: str, key: object) -> str:
 def _batch_size(value: Any, path: str) -> int:
     """A positive integer, or a string of digits (sosw 0.7 applied ``int()``)."""
     if isinstance(value, str) and _DIGITS.fullmatch(value):
-        value = int(value)
+        try:
+            value = int(value)
+        except ValueError:  # more digits than Python converts (4300 by default)
+            raise InvalidJob(path, f"must be a positive integer (got {len(value)} digits)") from None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidJob(path, f"must be a positive integer (got {value!r})")
+        raise InvalidJob(path, f"must be a positive integer (got {_shown(value)})")
     return value
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _enter(levels: Sequence[_Level], data: dict, scope: _Scope, path: str) -> _Scope:

@@ -28,6 +28,7 @@ from sosw_core.errors import InvalidJob
 
 ENVELOPE_KEYS = ("lambda_name", "job_schema_name", "job_id")
 JOB_ID_HEX_DIGITS = 20
+MAX_JOB_DEPTH = 100  # objects and lists inside one another; deeper is refused, not a RecursionError
 
 _ARN = re.compile(r"arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]*:[0-9]*:function:(?P<name>[^:]+)(?::[^:]+)?")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,140}")
@@ -49,7 +50,24 @@ def _load(value: Any, where: str) -> Any:
             return json.loads(value)
         except ValueError as exc:
             raise InvalidJob(where, f"is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidJob(where, f"nests deeper than {MAX_JOB_DEPTH} levels") from None
     return value
+
+
+def check_depth(value: Any, path: str = "") -> None:
+    """InvalidJob at the first object or list nested more than :data:`MAX_JOB_DEPTH` deep."""
+    pending: list[tuple[Any, str, int]] = [(value, path, 1)]
+    while pending:
+        item, where, depth = pending.pop()
+        if not isinstance(item, dict | list | tuple):
+            continue
+        if depth > MAX_JOB_DEPTH:
+            raise InvalidJob(where or "job", f"nests deeper than {MAX_JOB_DEPTH} levels")
+        if isinstance(item, dict):
+            pending.extend((sub, f"{where}.{key}" if where else str(key), depth + 1) for key, sub in item.items())
+        else:
+            pending.extend((sub, f"{where}[{i}]", depth + 1) for i, sub in enumerate(item))
 
 
 def unwrap(event: Any) -> dict[str, Any]:
@@ -89,9 +107,12 @@ def parse_job(event: Any) -> Job:
     The body is a deep copy: later changes to ``event`` do not reach the job.
     """
     job = unwrap(event)
+    check_depth(job)
     labourer_id = function_name(job.get("lambda_name"))
     schema = _optional_name(job, "job_schema_name")
     job_id = _optional_name(job, "job_id")
+    if job_id is not None and job_id.startswith("#"):  # the jobs table's own rows (dispatch leases)
+        raise InvalidJob("job_id", "must not start with '#' (reserved for sosw-core's own rows)")
     body = copy.deepcopy({key: value for key, value in job.items() if key not in ENVELOPE_KEYS})
     return Job(labourer_id=labourer_id, body=body, job_schema_name=schema, job_id=job_id)
 

@@ -110,7 +110,12 @@ class PeriodRegistry:
         if isinstance(today, datetime):
             today = today.date()
         match, expand = self._find(period)
-        dates = sorted({day.date() if isinstance(day, datetime) else day for day in expand(match, today)})
+        try:
+            days = list(expand(match, today))
+        except (OverflowError, ValueError) as exc:  # before year 1, after 9999, or a 5,000-digit X
+            shown = period if len(period) <= 40 else period[:39] + "…"
+            raise InvalidJob("period", f"{shown!r} is out of range: {exc}"[:300]) from None
+        dates = sorted({day.date() if isinstance(day, datetime) else day for day in days})
         if not dates:
             raise InvalidJob("period", f"{period!r} gives no dates")
         return [day.isoformat() for day in dates]

@@ -164,11 +164,14 @@ class TaskStore:
         return Outcome.APPLIED if row else Outcome.LOST_RACE
 
     # -- worker reports ------------------------------------------------------------------
-    def _explain(self, task_id: str, token: str) -> Task:
+    def _explain(self, task_id: str, token: str, labourer_id: str | None = None) -> Task:
         """After a report's condition failed: the task as it is now, or the reason to refuse."""
         task = self.get(task_id)  # raises TaskNotFound: an update never creates a row here
-        if not secrets.compare_digest(task.token, token):
+        if not secrets.compare_digest(task.token.encode(), token.encode()):
             raise ReportRejected(task_id, REJECT_BAD_TOKEN)
+        if labourer_id is not None and task.labourer_id != labourer_id:
+            raise ReportRejected(task_id, f"the report names labourer {labourer_id!r}; "
+                                          f"the task belongs to {task.labourer_id!r}")
         return task
 
     def heartbeat(self, task_id: str, token: str, attempt: int, labourer: LabourerConfig,
@@ -187,7 +190,7 @@ class TaskStore:
            & (t.labourer_id == labourer.id))
         if row:
             return Outcome.APPLIED
-        self._explain(task_id, token)
+        self._explain(task_id, token, labourer.id)
         return Outcome.STALE
 
     def complete(self, task_id: str, token: str, attempt: int, now: float, *,
@@ -243,10 +246,7 @@ class TaskStore:
         return actions, condition
 
     def _explain_completion(self, task_id: str, token: str, labourer_id: str | None) -> Outcome:
-        task = self._explain(task_id, token)
-        if labourer_id is not None and task.labourer_id != labourer_id:
-            raise ReportRejected(task_id, f"the report names labourer {labourer_id!r}; "
-                                          f"the task belongs to {task.labourer_id!r}")
+        task = self._explain(task_id, token, labourer_id)
         if task.state is TaskState.DEAD:
             raise ReportRejected(task_id, REJECT_DEAD)
         return Outcome.DUPLICATE if task.state is TaskState.COMPLETED else Outcome.STALE
@@ -296,7 +296,7 @@ class TaskStore:
         if self._update(task_id, actions, (t.token == token) & (t.state == TaskState.INVOKED.value)
                         & (t.attempts == attempt) & (t.labourer_id == labourer.id)):
             return Outcome.APPLIED, state
-        self._explain(task_id, token)
+        self._explain(task_id, token, labourer.id)
         return Outcome.STALE, None
 
     # -- scavenging ----------------------------------------------------------------------

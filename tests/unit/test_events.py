@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import string
 
 import pytest
 from hypothesis import given
@@ -124,11 +125,12 @@ def test_garbage_reports_name_the_field(event, field):
 
 
 texts = st.text(min_size=1, max_size=40)
-maps = st.dictionaries(st.text(max_size=10), st.one_of(st.integers(), st.text(max_size=10), st.booleans(),
+maps = st.dictionaries(st.text(min_size=1, max_size=10), st.one_of(st.integers(-10**37, 10**37), st.text(max_size=10), st.booleans(),
                                                       st.none()), max_size=5)
 
 
-@given(task_id=texts, labourer_id=texts, attempt=st.integers(1, 10_000), token=texts,
+@given(task_id=texts, labourer_id=texts, attempt=st.integers(1, 10_000),
+       token=st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=40),
        result=st.none() | maps, stats=st.none() | maps)
 def test_any_valid_completion_survives_the_wire(task_id, labourer_id, attempt, token, result, stats):
     report = Report(Action.COMPLETED, Invocation(task_id, labourer_id, attempt, token), result=result,

@@ -74,6 +74,7 @@ def test_the_body_is_a_copy_of_the_event():
     ({"lambda_name": "w", "job_schema_name": ""}, "job_schema_name"),
     ({"lambda_name": "w", "job_id": 4}, "job_id"),
     ({"lambda_name": "w", "job_id": ""}, "job_id"),
+    ({"lambda_name": "w", "job_id": "#dispatch#w"}, "job_id"),  # reserved: dispatch lease rows
 ])
 def test_bad_envelopes_name_the_field(event, path):
     with pytest.raises(InvalidJob) as error:
