@@ -14,7 +14,7 @@ from sosw_core.clock import SystemClock
 from sosw_core.cloudwatch import CloudWatchMetrics
 from sosw_core.config.loader import load_config
 from sosw_core.invokers.lambda_ import LambdaInvoker
-from sosw_core.metered import MeteredOrchestrator, QueueDepth
+from sosw_core.metered import MeteredOrchestrator
 from sosw_core.orchestrator import Orchestrator
 from sosw_core.store import open_store
 
@@ -27,7 +27,7 @@ def _build() -> MeteredOrchestrator:
     metrics = CloudWatchMetrics(boto3.client("cloudwatch"))  # region: AWS_REGION of the Lambda
     orchestrator = Orchestrator(config, store.queries, store.tasks, LambdaInvoker(boto3.client("lambda")),
                                 metrics.for_tick, leases=store.leases, clock=SystemClock())
-    return MeteredOrchestrator(orchestrator, QueueDepth(store.models, endpoint=config.dynamodb.endpoint_url))
+    return MeteredOrchestrator(orchestrator, store.queries.queue_depth_page)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:

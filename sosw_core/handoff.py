@@ -35,6 +35,7 @@ from sosw_core.config.model import LabourerConfig, SoswConfig
 from sosw_core.events import worker_event
 from sosw_core.health import desired_invocations, labourer_status
 from sosw_core.invokers.base import InvokeError, Invoker
+from sosw_core.orchestrator import give_back
 from sosw_core.store.handoff import complete_and_claim
 from sosw_core.store.queries import TaskQueries
 from sosw_core.store.task_store import Outcome, TaskStore
@@ -97,11 +98,7 @@ class HandOff:
         try:
             self.invoker.invoke(labourer.function_name, worker_event(task))
         except InvokeError as exc:
-            # Not accepted: give the claimed task back at once (its attempt is not counted).
-            released = self.tasks.release(task, now, f"invoke failed: {exc.reason}")
-            logger.warning("hand-off invoke failed; next task given back",
-                           extra={"labourer_id": labourer.id, "task_id": task.task_id,
-                                  "release": released.value, "reason": exc.reason[:300]})
+            give_back(self.tasks, task, now, exc)
             return Completion(outcome, 0, f"invoke failed: {exc.reason}"[:300])
         logger.debug("handed off", extra={"labourer_id": labourer.id, "task_id": task.task_id,
                                           "from_task_id": from_task_id, "attempt": task.attempts})

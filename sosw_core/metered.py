@@ -47,8 +47,6 @@ from sosw_core.metrics_map import (
 )
 from sosw_core.orchestrator import DispatchRecord, LambdaContext, Orchestrator, RunReport, run_ticks
 from sosw_core.scavenger import Scavenger, SweepReport
-from sosw_core.store.errors import dynamodb_errors
-from sosw_core.store.models import QUEUE_INDEX, Models
 
 logger = logging.getLogger(__name__)
 
@@ -56,24 +54,9 @@ Timer = Callable[[], float]  # monotonic seconds, for durations
 
 
 class QueueDepthReader(Protocol):
+    """labourer id -> (queued, complete); e.g. ``TaskQueries.queue_depth_page``."""
+
     def __call__(self, labourer_id: str) -> tuple[int, bool]: ...
-
-
-class QueueDepth:
-    """Queued tasks of a labourer: one ``Query`` (``Select=COUNT``) of one page of the queue index.
-
-    Returns ``(count, complete)``; ``complete`` is False when DynamoDB stopped at its 1 MB page
-    limit, so ``count`` is a lower bound.
-    """
-
-    def __init__(self, models: Models, *, endpoint: str | None = None):
-        self._task = models.task
-        self.endpoint = endpoint
-
-    def __call__(self, labourer_id: str) -> tuple[int, bool]:
-        with dynamodb_errors(self._task.Meta.table_name, self.endpoint):
-            page = self._task._get_connection().query(labourer_id, index_name=QUEUE_INDEX, select="COUNT")
-        return int(page.get("Count", 0)), "LastEvaluatedKey" not in page
 
 
 class MeteredOrchestrator:

@@ -303,7 +303,7 @@ class Orchestrator:
                     self.invoker.invoke(labourer.function_name, worker_event(task))
                 except InvokeError as exc:
                     p.stopped_because = f"invoke failed: {exc.reason}"[:300]
-                    self._release(task, claimed_at, exc)
+                    give_back(self.tasks, task, claimed_at, exc)
                     return
                 p.task_ids.append(task.task_id)
                 if ref.runnable_at is not None:
@@ -319,12 +319,16 @@ class Orchestrator:
                 return
         p.stopped_because = "claims lost"
 
-    def _release(self, task: Task, now: float, exc: InvokeError) -> None:
-        outcome = self.tasks.release(task, now, f"invoke failed: {exc.reason}")
-        log = logger.warning if outcome is Outcome.APPLIED else logger.error
-        log("invoke failed; task given back", extra={"labourer_id": task.labourer_id,
-                                                   "task_id": task.task_id, "release": outcome.value,
-                                                   "reason": exc.reason[:300]})
+
+def give_back(tasks: TaskStore, task: Task, now: float, exc: InvokeError) -> Outcome:
+    """An invoke that raised InvokeError was not accepted: release the claimed task at once (front
+    of the queue, attempt not counted). Shared by dispatches and completion hand-offs."""
+    outcome = tasks.release(task, now, f"invoke failed: {exc.reason}")
+    log = logger.warning if outcome is Outcome.APPLIED else logger.error
+    log("invoke failed; task given back", extra={"labourer_id": task.labourer_id,
+                                               "task_id": task.task_id, "release": outcome.value,
+                                               "reason": exc.reason[:300]})
+    return outcome
 
 
 def run_ticks(step: Callable[[float], T], *, context: LambdaContext | None, clock: Clock,

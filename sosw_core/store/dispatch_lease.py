@@ -25,9 +25,7 @@ tasks only.
 
 from __future__ import annotations
 
-from pynamodb.exceptions import UpdateError
-
-from sosw_core.store.errors import dynamodb_errors, is_condition_failure
+from sosw_core.store.errors import dynamodb_errors, guarded_update
 from sosw_core.store.models import Models
 
 KEY_PREFIX = "#dispatch#"
@@ -45,15 +43,8 @@ class DispatchLeases:
         self.endpoint = endpoint
 
     def _update(self, labourer_id: str, actions: list, condition) -> bool:
-        row = self._lease(lease_key(labourer_id))
         with dynamodb_errors(self._lease.Meta.table_name, self.endpoint):
-            try:
-                row.update(actions=actions, condition=condition)
-            except UpdateError as exc:
-                if is_condition_failure(exc):
-                    return False
-                raise
-        return True
+            return guarded_update(self._lease(lease_key(labourer_id)), actions, condition)
 
     def acquire(self, labourer_id: str, owner: str, now: float, seconds: float) -> bool:
         """Hold the labourer's dispatch lease until ``now + seconds``; False if someone else does.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from sosw_core.errors import StoreUnavailable
 
@@ -16,6 +17,18 @@ TRANSACTION_CANCELLED = "TransactionCanceledException"
 
 def is_condition_failure(exc: PynamoDBException) -> bool:
     return exc.cause_response_code in (CONDITION_FAILED, TRANSACTION_CANCELLED)
+
+
+def guarded_update(row: Any, actions: list, condition: Any) -> bool:
+    """One UpdateItem of ``row`` under ``condition``: True if written (``row`` then holds the new
+    item), False if the condition failed. Every other error is raised."""
+    try:
+        row.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
 
 
 def _root(exc: BaseException) -> BaseException:

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError
 
-from sosw_core.store.errors import dynamodb_errors, is_condition_failure
+from sosw_core.store.errors import dynamodb_errors, guarded_update, is_condition_failure
 from sosw_core.store.models import Models
 
 logger = logging.getLogger(__name__)
@@ -97,13 +97,8 @@ class JobStore:
         """One UpdateItem returning the new row; None when the condition failed."""
         row = self._job(job_id)
         with self._errors():
-            try:
-                row.update(actions=actions, condition=condition)
-            except UpdateError as exc:
-                if is_condition_failure(exc):
-                    return None
-                raise
-        return _to_record(row)
+            written = guarded_update(row, actions, condition)
+        return _to_record(row) if written else None
 
     # -- writes --------------------------------------------------------------------------
     def start(self, job_id: str, labourer_id: str, job_json: str, owner: str, now: float,

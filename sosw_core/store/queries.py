@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sosw_core.store.models import QUEUE_INDEX
 from sosw_core.store.task_store import TaskStore
 from sosw_core.task import Task, TaskState, runnable_since
 
@@ -53,6 +54,16 @@ class TaskQueries:
                 labourer_id, self._task.deadline_at <= now, limit=limit)
             return [DueRef(r.task_id, TaskState(r.state), int(r.attempts or 0), float(r.deadline_at))
                     for r in rows]
+
+    def queue_depth_page(self, labourer_id: str) -> tuple[int, bool]:
+        """Queued tasks counted over ONE page of the queue index (one ``Query``, ``Select=COUNT``).
+
+        ``(count, complete)``: ``complete`` is False when DynamoDB stopped at its 1 MB page limit,
+        so ``count`` is a lower bound. For metrics, where one request per labourer is the budget.
+        """
+        with self.store._errors():
+            page = self._task._get_connection().query(labourer_id, index_name=QUEUE_INDEX, select="COUNT")
+        return int(page.get("Count", 0)), "LastEvaluatedKey" not in page
 
     def count_queued(self, labourer_id: str) -> int:
         with self.store._errors():

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError
 
 from sosw_core.config.model import LabourerConfig, RetentionConfig
 from sosw_core.errors import ReportRejected, TaskNotFound
 from sosw_core.store.convert import to_task
-from sosw_core.store.errors import dynamodb_errors, is_condition_failure
+from sosw_core.store.errors import dynamodb_errors, guarded_update, is_condition_failure
 from sosw_core.store.models import Models
 from sosw_core.task import (
     EventKind,
@@ -60,15 +60,10 @@ class TaskStore:
 
     def _update(self, task_id: str, actions: list, condition) -> Task | None:
         """One UpdateItem; the new row, or None when the condition failed."""
+        row = self._task(task_id)
         with self._errors():
-            try:
-                row = self._task(task_id)
-                row.update(actions=actions, condition=condition)
-            except UpdateError as exc:
-                if is_condition_failure(exc):
-                    return None
-                raise
-        return to_task(row)
+            written = guarded_update(row, actions, condition)
+        return to_task(row) if written else None
 
     def _event(self, kind: EventKind, attempt: int, now: float, detail: str = ""):
         return self._task.events.set(

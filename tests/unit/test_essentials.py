@@ -19,7 +19,7 @@ from sosw_core.clock import FixedClock
 from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.config import OrchestratorConfig, SoswConfig
 from sosw_core.events import Action, Report, split_worker_event, worker_event
-from sosw_core.metered import MeteredOrchestrator, MeteredScavenger, QueueDepth, log_report_metrics
+from sosw_core.metered import MeteredOrchestrator, MeteredScavenger, log_report_metrics
 from sosw_core.notifiers.local import MemoryNotifier
 from sosw_core.orchestrator import Orchestrator
 from sosw_core.scavenger import Scavenger
@@ -90,7 +90,7 @@ def test_orchestrator_metrics_match_the_rows():
                            labourer("drained", max_simultaneous_invocations=10), labourer("idle")],
                           {"busy": 12, "drained": 3}, orchestrator=TICKS)
     stream = io.StringIO()
-    metered = MeteredOrchestrator(orchestrator(config, store), QueueDepth(store.models),
+    metered = MeteredOrchestrator(orchestrator(config, store), store.queries.queue_depth_page,
                                   timer=StepTimer(), stream=stream)
     clock = FixedClock(T0)
     report = metered.run(FakeContext(clock, 40), clock, sleep=clock.advance)
@@ -122,7 +122,7 @@ def test_queue_depth_costs_one_request_per_busy_labourer_per_run_and_none_when_i
         config, store = setup(labourers, tasks, orchestrator=TICKS)
         runner = orchestrator(config, store)
         if kind == "metered":
-            runner = MeteredOrchestrator(runner, QueueDepth(store.models), stream=io.StringIO())
+            runner = MeteredOrchestrator(runner, store.queries.queue_depth_page, stream=io.StringIO())
         clock = FixedClock(T0)
         with RequestMeter(store.models) as meter:
             assert runner.run(FakeContext(clock, 40), clock, sleep=clock.advance).ticks == 4
@@ -137,7 +137,7 @@ def test_idle_labourers_cost_no_more_requests_per_pass_with_metrics():
     labourers = [labourer(f"w{i:02d}") for i in range(20)]
     config, store = setup(labourers, {})
     with RequestMeter(store.models) as meter:
-        MeteredOrchestrator(orchestrator(config, store), QueueDepth(store.models),
+        MeteredOrchestrator(orchestrator(config, store), store.queries.queue_depth_page,
                             stream=io.StringIO()).tick(T0)
         MeteredScavenger(Scavenger(config, store.queries, store.tasks, MemoryNotifier()),
                          stream=io.StringIO()).sweep(T0)
@@ -182,7 +182,7 @@ def test_invoke_refusals_release_the_task_and_are_not_essential_errors():
     config, store = setup([labourer("w")], {"w": 2})
     stream = io.StringIO()
     metered = MeteredOrchestrator(orchestrator(config, store, RecordingInvoker(failing=("w",))),
-                                  QueueDepth(store.models), stream=stream)
+                                  store.queries.queue_depth_page, stream=stream)
     metered.run(None, FixedClock(T0))
     lines = parse(stream)
     assert values(lines, metrics.ERRORS) == [0]
