@@ -18,8 +18,9 @@ Otherwise the completion is written alone, exactly as without chaining.
 
 Costs per hand-off: one queue ``Query`` (``Limit`` = up to 10 candidates, one picked at random
 so that workers finishing together do not all race for the head), one ``TransactWriteItems``
-(two items; up to 3 when the picked task was claimed by someone else first), one ``GetItem``
-of the claimed task (its payload and token for the worker event). Health is
+(two items), one ``GetItem`` of the claimed task (its payload and token for the worker event).
+When the picked task was claimed by someone else first, the Query and the transaction are
+repeated, up to 3 tries in all. Health is
 read through a reader cached for ``health_refresh_seconds``.
 """
 
@@ -76,22 +77,33 @@ class HandOff:
                  *, result: dict[str, Any] | None = None,
                  stats: dict[str, Any] | None = None) -> Completion:
         """Complete the task; hand its slot on if allowed. Raises what ``TaskStore.complete`` raises."""
-        refs = []
-        if self._allowed(labourer, now):
-            # Workers of one labourer often finish together: each picks among the first few
-            # queued tasks at random, so that they do not all race for the queue's head.
-            refs = self.queries.next_queued(labourer.id, min(CANDIDATES, labourer.max_simultaneous_invocations))
-            self.rng.shuffle(refs)
-        for ref in refs[:TRIES]:
+        tries = TRIES if self._allowed(labourer, now) else 0
+        taken: set[str] = set()
+        for _ in range(tries):
+            ref = self._pick(labourer, taken)
+            if ref is None:
+                break  # nothing queued (that this hand-off has not already lost)
             done = complete_and_claim(self.tasks, task_id, token, attempt, labourer, now, ref,
                                       result=result, stats=stats)
             if done.outcome is None:
-                continue  # that one was claimed by someone else first: try another
+                taken.add(ref.task_id)  # claimed by someone else first: pick again from a fresh read
+                continue
             if done.next_task is None:
                 return Completion(done.outcome)
             return self._invoke(done.outcome, done.next_task, labourer, task_id, now)
         return Completion(self.tasks.complete(task_id, token, attempt, now, labourer_id=labourer.id,
                                               result=result, stats=stats))
+
+    def _pick(self, labourer: LabourerConfig, taken: set[str]):
+        """One queued task at random among the first few, skipping those this hand-off lost.
+
+        Workers of one labourer often finish together: each picks at random so that they do not
+        all race for the queue's head. The queue is read again for every pick, because when a
+        pick is lost the rest of an old read is mostly taken too (the other workers' picks).
+        """
+        limit = min(CANDIDATES, labourer.max_simultaneous_invocations) + len(taken)
+        refs = [ref for ref in self.queries.next_queued(labourer.id, limit) if ref.task_id not in taken]
+        return self.rng.choice(refs) if refs else None
 
     def _invoke(self, outcome: Outcome, task: Task, labourer: LabourerConfig, from_task_id: str,
                 now: float) -> Completion:

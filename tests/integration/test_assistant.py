@@ -318,6 +318,39 @@ def test_a_refused_hand_off_invoke_gives_the_next_task_back_and_keeps_the_comple
     assert given_back.state is TaskState.QUEUED and given_back.attempts == 0
 
 
+class RivalClaimsWhatItReads:
+    """TaskQueries whose first read is raced: another dispatcher claims every task it returned
+    before the hand-off's transaction runs (workers that finish together race like this)."""
+
+    def __init__(self, queries, tasks, labourer):
+        self.queries, self.tasks, self.labourer, self.reads, self.rival = queries, tasks, labourer, 0, []
+
+    def next_queued(self, labourer_id, limit):
+        refs = self.queries.next_queued(labourer_id, limit)
+        self.reads += 1
+        if self.reads == 1:
+            self.rival = [ref.task_id for ref in refs
+                          if self.tasks.claim(ref.task_id, ref.attempts, self.labourer, T0) is not None]
+        return refs
+
+
+def test_a_hand_off_that_lost_its_pick_reads_the_queue_again(world):
+    store, config, clock, _, chain = world
+    lab = config.labourer("w")
+    task = start(store, config)
+    for n in range(2, 13):  # 11 queued: the first read sees 10 of them (max 10), the rival takes those
+        store.tasks.create(NewTask(f"t-{n:02d}", "w", {"n": n}), T0 + n)
+    queries = RivalClaimsWhatItReads(store.queries, store.tasks, lab)
+    handoff = HandOff(config, queries, store.tasks, chain, StaticMetrics({}).for_tick)
+    response = WorkerAssistant(store.tasks, config, clock, handoff=handoff).handle(report(task, Action.COMPLETED))
+    assert (response["outcome"], response["chained"]) == ("applied", 1)
+    assert queries.reads == 2 and len(queries.rival) == 10
+    (_, next_id), = chain.calls
+    assert next_id not in queries.rival  # the one task the rival left, found by the second read
+    states = [store.tasks.get(f"t-{n:02d}").state for n in range(2, 13)]
+    assert states.count(TaskState.INVOKED) == 11 and store.tasks.get("t-1").state is TaskState.COMPLETED
+
+
 def _valid() -> dict:
     return {"action": "mark_task_as_completed", "task_id": "t-1", "labourer_id": "w",
             "attempt": 1, "token": "TOKEN"}

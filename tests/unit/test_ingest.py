@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import date
 
 import boto3
@@ -319,6 +320,13 @@ def test_zombie_is_fenced_after_take_over(env):
     seen = {}
 
     def stall_then_lose_the_lease():
+        # Call 6 starts only once calls 1-4 (page 0) are written, but the zombie's main thread
+        # saves page 0 concurrently with this fault: wait for that save, or the take-over below
+        # may win the race and fence the zombie at cursor 0 instead of 100.
+        jobs, deadline = JobStore(env[1].models), time.monotonic() + 30
+        while jobs.list_jobs()[0].cursor < 100:
+            assert time.monotonic() < deadline, "the zombie never saved its first page"
+            time.sleep(0.01)
         clock.advance(10_000)  # the zombie stalled past its lease; a re-delivery takes over
         seen["other"] = ingestor(env, clock, page_size=100).handle(flat_job(600))
 
