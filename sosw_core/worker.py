@@ -222,9 +222,16 @@ class Worker:
 
     @property
     def reporter(self) -> Reporter:
+        """Where reports go: the WorkerAssistant Lambda unless another reporter was set."""
         if self._reporter is None:
             self._reporter = LambdaReporter()
         return self._reporter
+
+    @reporter.setter
+    def reporter(self, value: Reporter | None) -> None:
+        """Send reports elsewhere (the local runtime and the test harness pass ``DirectReporter``);
+        None goes back to the default, the WorkerAssistant Lambda."""
+        self._reporter = value
 
     def heartbeat(self) -> dict[str, Any] | None:
         """Extend this attempt's lease (long tasks call it now and then); None without a task.

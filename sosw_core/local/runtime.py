@@ -84,7 +84,7 @@ class LocalRuntime:
         for labourer in config.labourers:
             worker = workers[labourer.id]
             if isinstance(worker, Worker):
-                worker._reporter = reporter
+                worker.reporter = reporter
                 worker.process = self.gauge.wrap(labourer.id, worker.process)
                 handler = worker
             else:

@@ -156,8 +156,8 @@ class WorkerHarness:
         timeout = float(labourer.max_duration_seconds if timeout_seconds is None else timeout_seconds)
         context = HarnessContext(labourer.function_name, self.clock, timeout)
         recorder = _RecordingReporter(DirectReporter(self.assistant))
-        previous = instance._reporter
-        instance._reporter = recorder  # the same seam the local runtime uses
+        previous = instance._reporter  # None (the default) is put back as None
+        instance.reporter = recorder  # the same seam the local runtime uses
         own_clock = instance.__dict__.get("clock")
         instance.clock = self.clock  # the worker compares its lease with the context: one timeline
         raised: Exception | None = None
@@ -167,7 +167,7 @@ class WorkerHarness:
         except Exception as exc:  # noqa: BLE001 - kept on the run (``raised``) for the test to assert
             raised = exc
         finally:
-            instance._reporter = previous
+            instance.reporter = previous
             if own_clock is None:
                 del instance.clock
             else:
