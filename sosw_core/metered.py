@@ -75,12 +75,8 @@ class MeteredOrchestrator:
     def run(self, context: LambdaContext | None, clock: Clock,
             sleep: Callable[[float], None] = time.sleep) -> RunReport:
         """The Orchestrator's run loop (same settings), with one queue depth per labourer per run."""
-        settings = self.orchestrator.config.orchestrator
         self._depth_pending = {lab.id for lab in self.orchestrator.config.labourers}
-        ticks = run_ticks(self.tick, context=context, clock=clock, sleep=sleep,
-                          every_seconds=settings.tick_seconds,
-                          stop_margin_seconds=settings.stop_margin_seconds)
-        return RunReport(ticks=len(ticks), records=tuple(r for tick in ticks for r in tick))
+        return self.orchestrator.run(context, clock, sleep, tick=self.tick)
 
     def tick(self, now: float) -> list[DispatchRecord]:
         started = self.timer()

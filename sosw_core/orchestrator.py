@@ -210,10 +210,15 @@ class Orchestrator:
         return self._dispatch(labourer, now, self.metrics_reader_factory(now))
 
     def run(self, context: LambdaContext | None, clock: Clock,
-            sleep: Callable[[float], None] = time.sleep) -> RunReport:
-        """Tick every ``tick_seconds`` until less than ``stop_margin_seconds`` of Lambda time is left."""
+            sleep: Callable[[float], None] = time.sleep, *,
+            tick: Callable[[float], list[DispatchRecord]] | None = None) -> RunReport:
+        """Tick every ``tick_seconds`` until less than ``stop_margin_seconds`` of Lambda time is left.
+
+        ``tick``: what one tick runs, :meth:`tick` by default (a wrapper such as
+        :class:`sosw_core.metered.MeteredOrchestrator` passes its own, which calls :meth:`tick`).
+        """
         settings = self.config.orchestrator
-        ticks = run_ticks(self.tick, context=context, clock=clock, sleep=sleep,
+        ticks = run_ticks(tick or self.tick, context=context, clock=clock, sleep=sleep,
                           every_seconds=settings.tick_seconds,
                           stop_margin_seconds=settings.stop_margin_seconds)
         return RunReport(ticks=len(ticks), records=tuple(r for tick in ticks for r in tick))
