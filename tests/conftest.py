@@ -11,12 +11,25 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
 from sosw_core.config import SoswConfig
 from sosw_core.local.dynamodb_local import start
 from sosw_core.store import Store, create_tables, delete_tables, open_store
 from tests.support import make_config
+
+# Hypothesis outside tests/fuzz (which loads its own profiles): no deadline and no health check
+# that times the machine, so a loaded CI box cannot fail a property test that holds. Hypothesis's
+# default 200 ms deadline fails an example that a preempted thread merely made slow.
+settings.register_profile("suite", deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.hookimpl(tryfirst=True)  # before tests/fuzz/conftest.py's, whose profile then wins there
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("hypothesis_profile", None):
+        settings.load_profile("suite")
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import resource
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -153,11 +154,13 @@ def test_crash_mid_page_then_redelivery_after_lease_expiry(env):
     job = big_job(days=1, sections=12, stores=100)  # 1,200 tasks
 
     class CrashingBatch(BatchCreator):
-        calls = 0
+        calls, lock = 0, threading.Lock()
 
         def write_rows(self, rows):
-            self.calls += 1
-            if self.calls == 27:  # inside page 1 (batches 21-40), after some of its writes
+            with self.lock:  # the writer threads count under a lock, or two could skip call 27
+                self.calls += 1
+                due = self.calls == 27
+            if due:  # inside page 1 (batches 21-40), after some of its writes
                 raise Crash()
             super().write_rows(rows)
 
