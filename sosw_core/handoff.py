@@ -20,8 +20,9 @@ Costs per hand-off: one queue ``Query`` (``Limit`` = up to 10 candidates, one pi
 so that workers finishing together do not all race for the head), one ``TransactWriteItems``
 (two items), one ``GetItem`` of the claimed task (its payload and token for the worker event).
 When the picked task was claimed by someone else first, the Query and the transaction are
-repeated, up to 3 tries in all. Health is
-read through a reader cached for ``health_refresh_seconds``.
+repeated, up to 5 tries in all (ten workers finishing together lose about a third of their
+picks to each other per try). Health is read through a reader cached for
+``health_refresh_seconds``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from sosw_core.task import Task
 logger = logging.getLogger(__name__)
 
 CANDIDATES = 10  # queued tasks read per hand-off (one Query): at most the labourer's maximum
-TRIES = 3  # hand-off transactions per completion before completing alone
+TRIES = 5  # hand-off transactions per completion before completing alone
 
 
 @dataclass(frozen=True)
