@@ -269,9 +269,10 @@ class Ingestor:
     def _run(self, run: _Run, context: LambdaContext | None, *, checks: int) -> dict[str, Any]:
         """The per-job error boundary: record what happened to the job, then re-raise."""
         try:
-            if run.plan is None and run.record is not None:
-                run.plan = plan_from_record(run.record, self.documents.body(run.job_id, run.record.job))
-            return self._write(run, context, checks)
+            if run.plan is None:  # a resumed run (a _Run has a plan or a record): plan from the record
+                record = run.record
+                run.plan = plan_from_record(record, self.documents.body(run.job_id, record.job))  # type: ignore[union-attr]
+            return self._write(run, run.plan, context, checks)
         except (InvalidJob, InvalidTask, PlanChanged, JobDocumentMissing) as exc:
             self.jobs.fail(run.job_id, run.owner, f"{type(exc).__name__}: {exc}", run.now)
             raise
@@ -281,14 +282,12 @@ class Ingestor:
                                 error=f"{type(exc).__name__}: {exc}")
             raise
 
-    def _write(self, run: _Run, context: LambdaContext | None, checks: int) -> dict[str, Any]:
+    def _write(self, run: _Run, plan: Plan, context: LambdaContext | None, checks: int) -> dict[str, Any]:
         """Pages through the pipeline until done, out of time or fenced off.
 
         ``checks``: pages after the cursor to check for existing rows before writing (0 for a
         fresh job; ``depth`` after a take-over, then on while a checked page finds rows).
         """
-        plan = run.plan
-        assert plan is not None
         job_id, labourer_id = plan.job_id, plan.labourer_id
         payloads = enumerate(islice(plan.payloads(), run.cursor, None), run.cursor)
         item = ItemFactory(run.now)
