@@ -22,6 +22,7 @@ from sosw_core.store.batch import BatchCreator
 from sosw_core.store.job_store import JobState, JobStore
 from sosw_core.store.metering import RequestMeter
 from sosw_core.task import TaskState
+from tests.support import RunsOut
 
 pytestmark = pytest.mark.integration
 START = 1_699_920_000.0 + 3_600  # 2023-11-14T01:00Z: tests that wait for a lease stay on one day
@@ -36,17 +37,6 @@ class RecordingInvoker:
 
     def invoke(self, function_name: str, event: dict) -> None:
         self.events.append(event)
-
-
-class RunsOut:
-    """Plenty of Lambda time for ``checks`` reads of the remaining time, then too little."""
-
-    def __init__(self, checks: int):
-        self.left = checks
-
-    def get_remaining_time_in_millis(self) -> int:
-        self.left -= 1
-        return 600_000 if self.left >= 0 else 5_000
 
 
 class Crash(BaseException):

@@ -24,7 +24,7 @@ from sosw_core.store import create_tables, open_store
 from sosw_core.store.batch import BatchCreator
 from sosw_core.store.job_store import JobState, JobStore
 from sosw_core.task import TaskState
-from tests.support import labourer, make_config
+from tests.support import RunsOut, labourer, make_config
 
 LEVELS = ("section", "store", "product")
 SCHEDULER = SchedulerConfig(job_schema_variants=(("default", LEVELS), ("flat", ("item",))),
@@ -39,17 +39,6 @@ class RecordingInvoker:
 
     def invoke(self, function_name: str, event: dict) -> None:
         self.calls.append((function_name, event))
-
-
-class RunsOut:
-    """A Lambda context with plenty of time for ``checks`` reads, then less than the margin."""
-
-    def __init__(self, checks: int):
-        self.left = checks
-
-    def get_remaining_time_in_millis(self) -> int:
-        self.left -= 1
-        return 600_000 if self.left >= 0 else 5_000
 
 
 class Crash(BaseException):

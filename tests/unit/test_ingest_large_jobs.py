@@ -29,28 +29,12 @@ from sosw_core.store import create_tables, open_store
 from sosw_core.store.batch import ItemFactory, new_item
 from sosw_core.store.job_store import JobState, JobStore
 from sosw_core.task import NewTask, TaskState
-from tests.support import labourer, make_config
+from tests.support import RunsOut, labourer, make_config
+from tests.unit.test_ingest import RecordingInvoker
 
 SCHEDULER = SchedulerConfig(job_schema_variants=(("default", ("section", "store", "product")),),
                             time_margin_seconds=30)
 START = 1_699_920_000.0 + 3_600
-
-
-class RecordingInvoker:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
-
-    def invoke(self, function_name: str, event: dict) -> None:
-        self.calls.append((function_name, event))
-
-
-class RunsOut:
-    def __init__(self, checks: int):
-        self.left = checks
-
-    def get_remaining_time_in_millis(self) -> int:
-        self.left -= 1
-        return 600_000 if self.left >= 0 else 5_000
 
 
 @pytest.fixture
