@@ -29,7 +29,7 @@ run: dynamodb-local  ## run the main job: a local deployment working through exa
 	$(SOSW) demo $(DEMO_ARGS)
 
 lint: $(STAMP)  ## ruff and cfn-lint
-	$(BIN)/ruff check sosw_core essentials workers tests bench
+	$(BIN)/ruff check sosw_core essentials workers tests bench devtools
 	$(BIN)/cfn-lint cloudformation/*.yaml
 
 STAGE ?= dev
@@ -61,7 +61,7 @@ bench-smoke: dynamodb-local $(SOSW07_STAMP)  ## tiny sizes, one repeat (part of 
 
 CHAOS_ARGS ?=
 chaos: dynamodb-local  ## 10,000 tasks under crashes, hangs, duplicates, late reports, throttling, a killed Scheduler; then 10,000+ fuzz cases (CHAOS_ARGS="--tasks 2000")
-	$(BIN)/python -m sosw_core.chaos --tasks 10000 $(CHAOS_ARGS)
+	$(BIN)/python -m devtools.chaos --tasks 10000 $(CHAOS_ARGS)
 	SOSW_FUZZ_PROFILE=chaos $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 clean:

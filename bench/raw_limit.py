@@ -9,7 +9,7 @@ Two more settings, 4 threads each, say where the rest of the gap to the Ingestor
 
 * ``indexed_items_per_s_4_threads``: the same ~500-byte items into a table with the tasks
   table's key and three indexes, each item also in the queue index (as a fresh task is);
-* ``task_rows_per_s_4_threads``: sosw-core's own task rows (``sosw_core.store.batch.new_item``,
+* ``task_rows_per_s_4_threads``: sosw-core's own task rows (``sosw_core.adapters.dynamodb.batch.new_item``,
   built beforehand) into a real tasks table: the ceiling for exactly what the Ingestor writes.
 
 Runs in our venv:
@@ -58,8 +58,8 @@ def indexed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def task_rows(count: int, tag: str) -> list[dict[str, Any]]:
     """sosw-core task rows as the Ingestor sends them (payloads of sosw's ingest job)."""
-    from sosw_core.store.batch import ItemFactory
-    from sosw_core.task import encode_payload
+    from sosw_core.adapters.dynamodb.batch import ItemFactory
+    from sosw_core.domain.task import encode_payload
 
     make = ItemFactory(time.time())
     job_id = f"raw{tag}{uuid.uuid4().hex[:12]}"
@@ -70,8 +70,8 @@ def task_rows(count: int, tag: str) -> list[dict[str, Any]]:
 
 def tasks_table(endpoint: str) -> tuple[Any, str]:
     """An empty tasks table created from sosw-core's models (same key and indexes), and its client."""
+    from sosw_core.adapters.dynamodb import build_models, create_tables
     from sosw_core.config.model import DynamoDBConfig, TablesConfig
-    from sosw_core.store import build_models, create_tables
 
     name = f"bench_raw_{uuid.uuid4().hex[:8]}"
     models = build_models(TablesConfig(tasks=f"{name}_tasks", jobs=f"{name}_jobs"),

@@ -1,6 +1,6 @@
 """Lambda entry point of the Orchestrator (scheduled every minute): dispatch in ticks until time runs low.
 
-Each tick logs its metrics as EMF lines (:mod:`sosw_core.metered`); the return value is the
+Each tick logs its metrics as EMF lines (:mod:`sosw_core.services.metered`); the return value is the
 run's summary.
 """
 
@@ -10,13 +10,13 @@ from typing import Any
 
 import boto3
 
+from sosw_core.adapters.cloudwatch import CloudWatchMetrics
+from sosw_core.adapters.dynamodb import open_store
+from sosw_core.adapters.invokers.lambda_ import LambdaInvoker
 from sosw_core.clock import SystemClock
-from sosw_core.cloudwatch import CloudWatchMetrics
 from sosw_core.config.loader import load_config
-from sosw_core.invokers.lambda_ import LambdaInvoker
-from sosw_core.metered import MeteredOrchestrator
-from sosw_core.orchestrator import Orchestrator
-from sosw_core.store import open_store
+from sosw_core.services.metered import MeteredOrchestrator
+from sosw_core.services.orchestrator import Orchestrator
 
 _orchestrator: MeteredOrchestrator | None = None  # built at the first call, reused while the container lives
 

@@ -1,6 +1,6 @@
 """Lambda entry point of the Scavenger (scheduled every minute): expire, requeue, alert about dead tasks.
 
-Each sweep logs its metrics as EMF lines (:mod:`sosw_core.metered`).
+Each sweep logs its metrics as EMF lines (:mod:`sosw_core.services.metered`).
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from typing import Any
 
 import boto3
 
+from sosw_core.adapters.dynamodb import open_store
+from sosw_core.adapters.notifiers.sns import LogNotifier, SnsNotifier
 from sosw_core.clock import SystemClock
 from sosw_core.config.loader import load_config
-from sosw_core.metered import MeteredScavenger
-from sosw_core.notifiers.sns import LogNotifier, SnsNotifier
-from sosw_core.scavenger import Scavenger, summarize
-from sosw_core.store import open_store
+from sosw_core.services.metered import MeteredScavenger
+from sosw_core.services.scavenger import Scavenger, summarize
 
 _scavenger: MeteredScavenger | None = None  # built at the first call, reused while the container lives
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import boto3
 
+from sosw_core.adapters.dynamodb import open_store
+from sosw_core.adapters.dynamodb.job_store import JobStore
+from sosw_core.adapters.invokers.lambda_ import LambdaInvoker
 from sosw_core.clock import SystemClock
 from sosw_core.config.loader import load_config
-from sosw_core.invokers.lambda_ import LambdaInvoker
-from sosw_core.scheduler.ingest import Ingestor, load_schemas
-from sosw_core.store import open_store
-from sosw_core.store.job_store import JobStore
+from sosw_core.services.ingest import Ingestor, load_schemas
 
 _ingestor: Ingestor | None = None  # built at the first call, reused while the container lives
 

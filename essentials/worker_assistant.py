@@ -2,8 +2,8 @@
 
 Errors (malformed report, unknown task, wrong token) are raised, so the calling worker's
 synchronous invoke sees a FunctionError naming them. A completion hands its slot to the
-labourer's next queued task (:mod:`sosw_core.handoff`). Applied reports log their metrics as
-EMF lines (:func:`sosw_core.metered.log_report_metrics`).
+labourer's next queued task (:mod:`sosw_core.services.handoff`). Applied reports log their metrics as
+EMF lines (:func:`sosw_core.services.metered.log_report_metrics`).
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from typing import Any
 
 import boto3
 
-from sosw_core.assistant import WorkerAssistant
+from sosw_core.adapters.cloudwatch import CloudWatchMetrics
+from sosw_core.adapters.dynamodb import open_store
+from sosw_core.adapters.invokers.lambda_ import LambdaInvoker
 from sosw_core.clock import SystemClock
-from sosw_core.cloudwatch import CloudWatchMetrics
 from sosw_core.config import load_config
-from sosw_core.handoff import HandOff
-from sosw_core.invokers.lambda_ import LambdaInvoker
 from sosw_core.logging_json import setup_lambda_logging
-from sosw_core.metered import log_report_metrics
-from sosw_core.store import open_store
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.handoff import HandOff
+from sosw_core.services.metered import log_report_metrics
 
 _assistant: WorkerAssistant | None = None  # built at the first call, reused while the container lives
 

@@ -74,3 +74,7 @@ class ReportRejected(SoswError):
 
 class StoreUnavailable(SoswError):
     """DynamoDB could not be reached, or a table is missing; the message says which and how to fix."""
+
+
+class BatchIncomplete(SoswError):
+    """The store kept returning unprocessed items after every retry; nothing was dropped silently."""

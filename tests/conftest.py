@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
+from sosw_core.adapters.dynamodb import Store, create_tables, delete_tables, open_store
 from sosw_core.config import SoswConfig
 from sosw_core.local.dynamodb_local import start
-from sosw_core.store import Store, create_tables, delete_tables, open_store
 from tests.support import make_config
 
 # Hypothesis outside tests/fuzz (which loads its own profiles): no deadline and no health check

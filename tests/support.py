@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from sosw_core.adapters.dynamodb import Store
 from sosw_core.config import Backoff, DynamoDBConfig, LabourerConfig, SoswConfig, TablesConfig
-from sosw_core.store import Store
 
 
 def labourer(id: str = "w", **kwargs) -> LabourerConfig:

@@ -27,7 +27,9 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 
 from bench.meter import WRITE_OPERATIONS, Meter
-from sosw_core.cloudwatch import StaticMetrics
+from sosw_core.adapters.cloudwatch import StaticMetrics
+from sosw_core.adapters.dynamodb import Store, create_tables, delete_tables, open_store
+from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.config.model import (
     Comparison,
     DynamoDBConfig,
@@ -38,11 +40,9 @@ from sosw_core.config.model import (
     SoswConfig,
     TablesConfig,
 )
-from sosw_core.scheduler.ingest import MAX_JOB_BYTES
-from sosw_core.store import Store, create_tables, delete_tables, open_store
-from sosw_core.store.job_store import JobStore
-from sosw_core.task import NewTask
-from sosw_core.worker import Worker
+from sosw_core.domain.task import NewTask
+from sosw_core.services.ingest import MAX_JOB_BYTES
+from sosw_core.services.worker import Worker
 
 REGION = "us-east-1"
 NOOP_PAYLOAD: dict[str, Any] = {"noop": True}

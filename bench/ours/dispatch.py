@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.meter import report
 from bench.ours.common import HEALTHY, Bench, RecordingInvoker, labourers, measured, run_workload, seed
-from sosw_core.orchestrator import Orchestrator
+from sosw_core.services.orchestrator import Orchestrator
 
 LABOURERS = 10
 MAX_IN_FLIGHT = 50

@@ -12,9 +12,9 @@ from typing import Any
 
 from bench.meter import report
 from bench.ours.common import HEALTHY, Bench, RecordingInvoker, labourers, measured, run_workload
-from sosw_core.notifiers.local import MemoryNotifier
-from sosw_core.orchestrator import Orchestrator
-from sosw_core.scavenger import Scavenger
+from sosw_core.adapters.notifiers.local import MemoryNotifier
+from sosw_core.services.orchestrator import Orchestrator
+from sosw_core.services.scavenger import Scavenger
 
 MAX_IN_FLIGHT = 10  # as bench/sosw07/workloads.py idle
 

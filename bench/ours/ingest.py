@@ -21,10 +21,10 @@ from bench.ours.common import (
     run_workload,
     write_requests,
 )
+from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.clock import SystemClock
-from sosw_core.scheduler.ingest import PAGE_SIZE, WRITERS, Ingestor
-from sosw_core.scheduler.pages import DEPTH
-from sosw_core.store.job_store import JobStore
+from sosw_core.services.ingest import PAGE_SIZE, WRITERS, Ingestor
+from sosw_core.services.pages import DEPTH
 
 MAX_IN_FLIGHT = 10  # as bench/sosw07/workloads.py ingest (unused while ingesting)
 

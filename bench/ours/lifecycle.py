@@ -25,15 +25,15 @@ from bench.ours.common import (
     run_workload,
     write_requests,
 )
-from sosw_core.assistant import WorkerAssistant
+from sosw_core.adapters.dynamodb.job_store import JobStore
+from sosw_core.adapters.notifiers.local import MemoryNotifier
 from sosw_core.clock import SystemClock
-from sosw_core.notifiers.local import MemoryNotifier
-from sosw_core.orchestrator import Orchestrator
-from sosw_core.scavenger import Scavenger
-from sosw_core.scheduler.ingest import Ingestor
-from sosw_core.store.job_store import JobStore
-from sosw_core.task import TaskState
-from sosw_core.worker import DirectReporter
+from sosw_core.domain.task import TaskState
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.ingest import Ingestor
+from sosw_core.services.orchestrator import Orchestrator
+from sosw_core.services.scavenger import Scavenger
+from sosw_core.services.worker import DirectReporter
 
 MAX_IN_FLIGHT = 100
 NOTE = ("closing = the completing UpdateItem: the row leaves the queue/deadline indexes, enters the "

@@ -19,12 +19,12 @@ from typing import Any
 
 from bench.meter import report
 from bench.ours.common import HEALTHY, Bench, labourers, measured, run_workload, seed
-from sosw_core.assistant import WorkerAssistant
+from sosw_core.adapters.invokers.local import LocalInvoker
 from sosw_core.clock import SystemClock
-from sosw_core.handoff import HandOff
-from sosw_core.invokers.local import LocalInvoker
-from sosw_core.orchestrator import Orchestrator
-from sosw_core.worker import DirectReporter, Worker
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.handoff import HandOff
+from sosw_core.services.orchestrator import Orchestrator
+from sosw_core.services.worker import DirectReporter, Worker
 
 MAX_IN_FLIGHT = 10
 TASK_SECONDS = 1.0

@@ -9,8 +9,8 @@ import os
 import sys
 
 from sosw_core.cli.render import dump_json, table
+from sosw_core.domain.task import TaskState
 from sosw_core.local.dynamodb_local import start
-from sosw_core.task import TaskState
 
 COLUMNS = ("labourer", "queued", "running", "retrying", "completed", "dead")
 

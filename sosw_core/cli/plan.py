@@ -18,9 +18,9 @@ from sosw_core.clock import SystemClock
 from sosw_core.config.layers import config_from_dict
 from sosw_core.config.loader import parse_json
 from sosw_core.config.model import SchedulerConfig
+from sosw_core.domain.task import encode_payload
 from sosw_core.errors import ConfigError, InvalidJob
-from sosw_core.scheduler.ingest import plan_job
-from sosw_core.task import encode_payload
+from sosw_core.services.ingest import plan_job
 
 EXIT_INVALID_JOB = 2
 

@@ -6,11 +6,12 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+from sosw_core.adapters.dynamodb import open_store
 from sosw_core.cli.render import table
 from sosw_core.cli.target import add_target_arguments, config_from_args
 from sosw_core.clock import SystemClock, iso
-from sosw_core.store import Outcome, open_store
-from sosw_core.task import TaskState
+from sosw_core.domain.outcomes import Outcome
+from sosw_core.domain.task import TaskState
 
 
 def _when(text: str) -> float:

@@ -11,13 +11,13 @@ import argparse
 import time
 from collections.abc import Callable
 
+from sosw_core.adapters.dynamodb import TaskQueries, open_store
 from sosw_core.cli.render import age, dump_json, table
 from sosw_core.cli.target import add_target_arguments, config_from_args
 from sosw_core.clock import SystemClock
 from sosw_core.config.model import SoswConfig
-from sosw_core.health import HEALTHY, labourer_status
-from sosw_core.store import TaskQueries, open_store
-from sosw_core.task import TaskState
+from sosw_core.domain.health import HEALTHY, labourer_status
+from sosw_core.domain.task import TaskState
 
 HEADERS = ("labourer", "queued", "running", "retrying", "completed", "dead", "oldest queued", "health")
 LOCAL_HEALTH = "n/a (local)"
@@ -58,7 +58,7 @@ def health_reader(config: SoswConfig, *, local: bool, now: float) -> Callable[[s
     if not local and any(lab.health_metrics for lab in config.labourers):
         import boto3
 
-        from sosw_core.cloudwatch import CloudWatchMetrics
+        from sosw_core.adapters.cloudwatch import CloudWatchMetrics
 
         reader = CloudWatchMetrics(boto3.client("cloudwatch", region_name=config.dynamodb.region)).for_tick(now)
 

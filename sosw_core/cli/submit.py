@@ -1,6 +1,6 @@
 """``sosw-core submit JOB.json``: ingest a job into the tasks table, or send it to the Scheduler Lambda.
 
-In-process (default): the Scheduler's own :class:`~sosw_core.scheduler.ingest.Ingestor` runs
+In-process (default): the Scheduler's own :class:`~sosw_core.services.ingest.Ingestor` runs
 here against the target DynamoDB (``--local``, ``--endpoint-url`` or AWS). Like the Lambda, it
 works in invocations of a bounded length (``--slice-seconds``): each one reads the clock once,
 holds the job's lease, and hands over to the next one, which this command runs itself.
@@ -19,13 +19,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sosw_core.adapters.dynamodb import open_store
+from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.cli.plan import EXIT_INVALID_JOB, read_job
 from sosw_core.cli.target import add_target_arguments, config_from_args
 from sosw_core.clock import SystemClock
 from sosw_core.errors import InvalidJob
-from sosw_core.scheduler.ingest import Ingestor, PageDone, load_schemas
-from sosw_core.store import open_store
-from sosw_core.store.job_store import JobStore
+from sosw_core.services.ingest import Ingestor, PageDone, load_schemas
 
 LOCAL_ENDPOINT = "http://127.0.0.1:8000"  # where `python -m sosw_core.local.dynamodb_local run` listens
 MAX_ASYNC_EVENT_BYTES = 1024 * 1024  # Lambda's limit for an asynchronous invocation's payload

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from sosw_core.adapters.dynamodb import build_models, create_tables, table_definitions
 from sosw_core.cli.target import add_target_arguments, config_from_args
-from sosw_core.store import build_models, create_tables, table_definitions
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from sosw_core.adapters.dynamodb import open_store
 from sosw_core.cli.render import dump_json, table
 from sosw_core.cli.target import add_target_arguments, config_from_args
 from sosw_core.clock import iso
-from sosw_core.store import open_store
-from sosw_core.task import Task, TaskState
+from sosw_core.domain.task import Task, TaskState
 
 
 def register(sub: argparse._SubParsersAction) -> None:

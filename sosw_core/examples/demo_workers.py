@@ -13,7 +13,7 @@ import random
 import time
 import zlib
 
-from sosw_core.worker import Worker
+from sosw_core.services.worker import Worker
 
 
 def _bucket(value: str, modulo: int) -> int:

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sosw_core.adapters.cloudwatch import StaticMetrics
+from sosw_core.adapters.dynamodb import create_tables, open_store
+from sosw_core.adapters.dynamodb.job_store import JobStore
+from sosw_core.adapters.invokers.local import LocalInvoker
 from sosw_core.clock import SystemClock
-from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.config.model import (
     Backoff,
     Comparison,
@@ -28,13 +31,10 @@ from sosw_core.config.model import (
     SoswConfig,
     TablesConfig,
 )
+from sosw_core.domain.task import TaskState
 from sosw_core.examples.demo_workers import Emails, Invoices, Thumbnails, email_outcome
-from sosw_core.invokers.local import LocalInvoker
 from sosw_core.local.runtime import LocalRuntime
-from sosw_core.scheduler.ingest import Ingestor
-from sosw_core.store import create_tables, open_store
-from sosw_core.store.job_store import JobStore
-from sosw_core.task import TaskState
+from sosw_core.services.ingest import Ingestor
 
 DOWNSTREAM = HealthMetric(name="downstream_latency_ms", namespace="Demo", metric_name="Latency",
                           comparison=Comparison.LE, feelings=((2, 900.0), (3, 500.0), (4, 250.0)))

@@ -16,17 +16,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sosw_core.assistant import WorkerAssistant
+from sosw_core.adapters.cloudwatch import StaticMetrics
+from sosw_core.adapters.dynamodb import Store
+from sosw_core.adapters.invokers.local import LocalInvoker
+from sosw_core.adapters.notifiers.local import MemoryNotifier
 from sosw_core.clock import Clock, SystemClock
-from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.config.model import SoswConfig
-from sosw_core.handoff import HandOff
-from sosw_core.invokers.local import LocalInvoker
-from sosw_core.notifiers.local import MemoryNotifier
-from sosw_core.orchestrator import Orchestrator
-from sosw_core.scavenger import Scavenger
-from sosw_core.store import Store
-from sosw_core.worker import DirectReporter, Worker
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.handoff import HandOff
+from sosw_core.services.orchestrator import Orchestrator
+from sosw_core.services.scavenger import Scavenger
+from sosw_core.services.worker import DirectReporter, Worker
 
 logger = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sosw_core.adapters.dynamodb import create_tables, open_store
 from sosw_core.config.model import SoswConfig
 from sosw_core.errors import ConfigError
 from sosw_core.local.runtime import LocalRuntime
-from sosw_core.store import create_tables, open_store
-from sosw_core.worker import Worker
+from sosw_core.services.worker import Worker
 
 Handler = Worker | Callable[..., Any]
 

@@ -1,6 +1,6 @@
 """Where a test's tasks live: moto (in-process, the default) or a DynamoDB Local.
 
-Both backends create the real tables from the code's schema (:func:`sosw_core.store.create_tables`)
+Both backends create the real tables from the code's schema (:func:`sosw_core.adapters.dynamodb.create_tables`)
 under fresh names, so a test sees exactly the guarded writes production makes. Neither can reach
 AWS: :func:`fake_aws_env` sets throw-away credentials and a region for as long as it is open,
 and a DynamoDB Local backend points every client at its local endpoint.
@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 
+from sosw_core.adapters.dynamodb import Store, create_tables, delete_tables, open_store
 from sosw_core.config.model import Backoff, LabourerConfig, SoswConfig, TablesConfig
-from sosw_core.store import Store, create_tables, delete_tables, open_store
 
 MOTO = "moto"
 DYNAMODB_LOCAL = "dynamodb-local"

@@ -2,9 +2,9 @@
 
 :class:`WorkerHarness` creates a task in a store (moto or DynamoDB Local, see
 :mod:`sosw_core.testing.backends`), claims it with the same guarded write the Orchestrator
-uses, builds the worker event the Orchestrator sends (:func:`sosw_core.events.worker_event`,
+uses, builds the worker event the Orchestrator sends (:func:`sosw_core.domain.events.worker_event`,
 through Lambda's JSON encoding and size limit), calls the worker with a Lambda context, and lets
-its reports go to a real :class:`~sosw_core.assistant.WorkerAssistant` on the same store. The
+its reports go to a real :class:`~sosw_core.services.assistant.WorkerAssistant` on the same store. The
 result, a :class:`~sosw_core.testing.results.WorkerRun`, holds every report the worker sent with
 the assistant's answer, and the task's row read back from the table::
 
@@ -26,17 +26,18 @@ import time
 import uuid
 from typing import Any
 
-from sosw_core.assistant import WorkerAssistant
+from sosw_core.adapters.dynamodb import Store
+from sosw_core.adapters.invokers.lambda_ import encode_event
 from sosw_core.clock import FixedClock
 from sosw_core.config.model import LabourerConfig, SoswConfig
+from sosw_core.domain.events import Report, split_worker_event, worker_event
+from sosw_core.domain.outcomes import Outcome
+from sosw_core.domain.task import NewTask, Task, TaskState
 from sosw_core.errors import SoswError
-from sosw_core.events import Report, split_worker_event, worker_event
-from sosw_core.invokers.lambda_ import encode_event
-from sosw_core.store import Outcome, Store
-from sosw_core.task import NewTask, Task, TaskState
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.worker import DirectReporter, Reporter, Worker
 from sosw_core.testing.backends import DEFAULT_REGION, Backend
 from sosw_core.testing.results import SentReport, WorkerRun
-from sosw_core.worker import DirectReporter, Reporter, Worker
 
 
 class HarnessError(SoswError):
@@ -87,7 +88,7 @@ def _as_worker(worker: Worker | type[Worker]) -> Worker:
         return worker()
     if isinstance(worker, Worker):
         return worker
-    raise TypeError(f"worker: must be a sosw_core.worker.Worker subclass or instance, not {worker!r}")
+    raise TypeError(f"worker: must be a sosw_core.services.worker.Worker subclass or instance, not {worker!r}")
 
 
 class WorkerHarness:

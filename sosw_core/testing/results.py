@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sosw_core.events import Action, Report
-from sosw_core.task import Task, TaskState
+from sosw_core.domain.events import Action, Report
+from sosw_core.domain.task import Task, TaskState
 
 _ANY = object()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sosw_core.domain.outcomes import Outcome
+from sosw_core.domain.task import EventKind, NewTask, TaskState
 from sosw_core.errors import InvalidTask, ReportRejected, TaskNotFound
-from sosw_core.store import Outcome
-from sosw_core.task import EventKind, NewTask, TaskState
 from tests.support import count_rows, labourer
 
 T0 = 1_700_000_000.0

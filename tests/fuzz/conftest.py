@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
-from sosw_core.store import create_tables, open_store
+from sosw_core.adapters.dynamodb import create_tables, open_store
 from tests.fuzz.profiles import CHAOS, CI, PROFILE_ENV
 from tests.support import labourer, make_config
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sosw_core.events import ENVELOPE, Action
-from sosw_core.task import MAX_REPORT_BYTES, Task
+from sosw_core.domain.events import ENVELOPE, Action
+from sosw_core.domain.task import MAX_REPORT_BYTES, Task
 
 tokens = st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=40)
 odd_text = st.text(min_size=1, max_size=20)  # any unicode, lone surrogates included

@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
+from sosw_core.domain.chunking import plan
+from sosw_core.domain.events import MAX_REPORT_DEPTH, parse_report, split_worker_event
+from sosw_core.domain.job import MAX_JOB_DEPTH
 from sosw_core.errors import InvalidEvent, InvalidJob
-from sosw_core.events import MAX_REPORT_DEPTH, parse_report, split_worker_event
-from sosw_core.scheduler import plan
-from sosw_core.scheduler.job import MAX_JOB_DEPTH
 from tests.fuzz.events import deep
 
 VARIANTS = (("default", ("section", "store")),)

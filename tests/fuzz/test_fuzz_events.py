@@ -15,11 +15,11 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from sosw_core.assistant import WorkerAssistant
 from sosw_core.clock import FixedClock
+from sosw_core.domain.events import ENVELOPE, Action, worker_event
 from sosw_core.errors import InvalidEvent, ReportRejected, TaskNotFound, UnknownLabourer
-from sosw_core.events import ENVELOPE, Action, worker_event
-from sosw_core.worker import DirectReporter, Worker
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.worker import DirectReporter, Worker
 from tests.fuzz.events import (
     as_wire,
     broken_worker_event,

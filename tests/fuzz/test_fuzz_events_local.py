@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sosw_core.assistant import WorkerAssistant
+from sosw_core.adapters.dynamodb import create_tables, delete_tables, open_store
 from sosw_core.clock import FixedClock
-from sosw_core.store import create_tables, delete_tables, open_store
+from sosw_core.services.assistant import WorkerAssistant
 from tests.fuzz.conftest import LABOURERS
 from tests.fuzz.profiles import examples
 from tests.fuzz.test_fuzz_events import broken_worker_case, forged_report_case

@@ -22,14 +22,14 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from sosw_core.adapters.dynamodb import create_tables, delete_tables
+from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.clock import FixedClock
 from sosw_core.config import SchedulerConfig
+from sosw_core.domain.chunking import count_tasks, plan
+from sosw_core.domain.job import ENVELOPE_KEYS, chunkable_attrs_for, parse_job
 from sosw_core.errors import InvalidJob
-from sosw_core.scheduler import count_tasks, parse_job, plan
-from sosw_core.scheduler.ingest import Ingestor, count_checked, plan_job
-from sosw_core.scheduler.job import ENVELOPE_KEYS, chunkable_attrs_for
-from sosw_core.store import create_tables, delete_tables
-from sosw_core.store.job_store import JobStore
+from sosw_core.services.ingest import Ingestor, count_checked, plan_job
 from tests.fuzz.jobs import VARIANTS, job_events
 from tests.fuzz.profiles import CI, examples
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import boto3
 
+from sosw_core.adapters.dynamodb import Store
 from sosw_core.config import SoswConfig
-from sosw_core.store import Store
-from sosw_core.task import NewTask, Task
+from sosw_core.domain.task import NewTask, Task
 
 T0 = 1_700_000_000.0
 _CLIENTS: dict[int, Any] = {}

@@ -8,15 +8,15 @@ import secrets
 
 import pytest
 
-from sosw_core.assistant import WorkerAssistant
+from sosw_core.adapters.cloudwatch import StaticMetrics
+from sosw_core.adapters.dynamodb import create_tables, delete_tables, open_store
+from sosw_core.adapters.invokers.base import InvokeError
 from sosw_core.clock import FixedClock
-from sosw_core.cloudwatch import StaticMetrics
+from sosw_core.domain.events import Action
+from sosw_core.domain.task import EventKind, NewTask, TaskState
 from sosw_core.errors import InvalidEvent, ReportRejected, TaskNotFound, UnknownLabourer
-from sosw_core.events import Action
-from sosw_core.handoff import HandOff
-from sosw_core.invokers.base import InvokeError
-from sosw_core.store import create_tables, delete_tables, open_store
-from sosw_core.task import EventKind, NewTask, TaskState
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.handoff import HandOff
 from tests.support import count_rows, labourer, make_config
 
 pytestmark = pytest.mark.integration
@@ -413,8 +413,8 @@ class AssistantLambda:
 
 def test_essential_handler_applies_reports_from_a_worker(world, monkeypatch, tmp_path):
     from essentials import worker_assistant
-    from sosw_core.events import worker_event
-    from sosw_core.worker import LambdaReporter, ReportFailed
+    from sosw_core.domain.events import worker_event
+    from sosw_core.services.worker import LambdaReporter, ReportFailed
     from workers.example_worker.handler import SumWorker
 
     store, config, clock, _, _ = world

@@ -15,11 +15,11 @@ import threading
 
 import pytest
 
-from sosw_core.chaos import ChaosOptions, ChaosRun
-from sosw_core.chaos.audit import FAILURE_COUNTERS, Planned, Row, audit
-from sosw_core.chaos.behaviours import Behaviour, Mix, choose
-from sosw_core.chaos.ledger import Answer, Ledger, Run, peak_concurrency
-from sosw_core.chaos.scheduler import DyingBatch, Killed, KillSwitch
+from devtools.chaos import ChaosOptions, ChaosRun
+from devtools.chaos.audit import FAILURE_COUNTERS, Planned, Row, audit
+from devtools.chaos.behaviours import Behaviour, Mix, choose
+from devtools.chaos.ledger import Answer, Ledger, Run, peak_concurrency
+from devtools.chaos.scheduler import DyingBatch, Killed, KillSwitch
 
 COMPLETE = "mark_task_as_completed"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from sosw_core.adapters.dynamodb import delete_tables, open_store
 from sosw_core.config import DynamoDBConfig, TablesConfig
 from sosw_core.config.loader import load_config
-from sosw_core.store import delete_tables, open_store
-from sosw_core.task import NewTask, TaskState
+from sosw_core.domain.task import NewTask, TaskState
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

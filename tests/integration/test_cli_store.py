@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from sosw_core.adapters.dynamodb import open_store
 from sosw_core.cli.main import main
-from sosw_core.store import open_store
-from sosw_core.task import NewTask, TaskState
+from sosw_core.domain.task import NewTask, TaskState
 from tests.support import labourer, make_config
 
 pytestmark = pytest.mark.integration

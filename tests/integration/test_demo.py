@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from sosw_core.adapters.dynamodb import open_store
 from sosw_core.cli.main import main
+from sosw_core.domain.task import TaskState
 from sosw_core.local.demo import Demo, DemoOptions, demo_config, demo_jobs, expected_dead
-from sosw_core.store import open_store
-from sosw_core.task import TaskState
 
 pytestmark = pytest.mark.integration
 

@@ -16,17 +16,17 @@ from functools import partial
 
 import pytest
 
-from sosw_core.assistant import WorkerAssistant
+from devtools.metering import RequestMeter
+from sosw_core.adapters.cloudwatch import StaticMetrics
+from sosw_core.adapters.dynamodb import Store, create_tables, delete_tables, open_store
 from sosw_core.clock import SystemClock
-from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.config import LabourerConfig, SoswConfig
-from sosw_core.events import split_worker_event
-from sosw_core.handoff import HandOff
-from sosw_core.orchestrator import Orchestrator
-from sosw_core.scavenger import Scavenger
-from sosw_core.store import Store, create_tables, delete_tables, open_store
-from sosw_core.store.metering import RequestMeter
-from sosw_core.task import NewTask, TaskState
+from sosw_core.domain.events import split_worker_event
+from sosw_core.domain.task import NewTask, TaskState
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.handoff import HandOff
+from sosw_core.services.orchestrator import Orchestrator
+from sosw_core.services.scavenger import Scavenger
 from tests.support import labourer, make_config
 from tests.unit.test_orchestrator import RecordingInvoker
 from tests.unit.test_scavenger import RecordingNotifier

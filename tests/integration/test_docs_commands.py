@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from sosw_core.store import create_tables, delete_tables, open_store
+from sosw_core.adapters.dynamodb import create_tables, delete_tables, open_store
 from tests.docs_commands import DocCommand, doc_files, find_commands, find_shell_blocks
 from tests.support import make_config
 

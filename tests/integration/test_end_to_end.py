@@ -12,11 +12,11 @@ from collections import Counter
 
 import pytest
 
+from sosw_core.adapters.dynamodb import create_tables, delete_tables, open_store
 from sosw_core.config import Backoff, OrchestratorConfig
+from sosw_core.domain.task import EventKind, NewTask, TaskState
 from sosw_core.local.runtime import LocalRuntime
-from sosw_core.store import create_tables, delete_tables, open_store
-from sosw_core.task import EventKind, NewTask, TaskState
-from sosw_core.worker import Worker
+from sosw_core.services.worker import Worker
 from tests.support import labourer, make_config
 
 pytestmark = pytest.mark.integration

@@ -14,14 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
+from devtools.metering import RequestMeter
+from sosw_core.adapters.dynamodb.batch import BatchCreator
+from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.cli.main import main
 from sosw_core.clock import FixedClock
 from sosw_core.config import SchedulerConfig
-from sosw_core.scheduler.ingest import Ingestor
-from sosw_core.store.batch import BatchCreator
-from sosw_core.store.job_store import JobState, JobStore
-from sosw_core.store.metering import RequestMeter
-from sosw_core.task import TaskState
+from sosw_core.domain.job_record import JobState
+from sosw_core.domain.task import TaskState
+from sosw_core.services.ingest import Ingestor
 from tests.support import RunsOut
 
 pytestmark = pytest.mark.integration

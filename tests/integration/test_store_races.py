@@ -7,13 +7,13 @@ from collections import Counter
 
 import pytest
 
+from devtools.faults import ThrottleInjector
+from devtools.metering import RequestMeter
+from sosw_core.adapters.dynamodb import open_store
 from sosw_core.config import DynamoDBConfig
+from sosw_core.domain.task import NewTask, TaskState
 from sosw_core.errors import StoreUnavailable
 from sosw_core.local.dynamodb_local import free_port
-from sosw_core.store import open_store
-from sosw_core.store.metering import RequestMeter
-from sosw_core.task import NewTask, TaskState
-from sosw_core.testing.faults import ThrottleInjector
 from tests.support import count_rows, labourer, make_config
 
 pytestmark = pytest.mark.integration

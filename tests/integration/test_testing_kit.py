@@ -8,8 +8,8 @@ import textwrap
 import boto3
 import pytest
 
-from sosw_core.events import Action
-from sosw_core.task import EventKind, TaskState
+from sosw_core.domain.events import Action
+from sosw_core.domain.task import EventKind, TaskState
 from sosw_core.testing import WorkerHarness, dynamodb_local_backend, open_backend
 from tests.support import count_rows
 from workers.example_worker.handler import OutOfTime, SumWorker

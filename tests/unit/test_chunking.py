@@ -17,16 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sosw_core.domain.chunking import count_tasks, iter_task_payloads, plan, validate
+from sosw_core.domain.job import Job, parse_job
+from sosw_core.domain.periods import default_periods
 from sosw_core.errors import ConfigError, InvalidJob
-from sosw_core.scheduler import (
-    Job,
-    count_tasks,
-    default_periods,
-    iter_task_payloads,
-    parse_job,
-    plan,
-    validate,
-)
 
 ATTRS = ("section", "store", "product")
 TODAY = date(2019, 1, 31)

@@ -22,11 +22,11 @@ from cfnlint.api import lint_file
 from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
 from moto import mock_aws
 
-from sosw_core import metrics
+from sosw_core.adapters import metrics
+from sosw_core.adapters.dynamodb import build_models, table_definitions
+from sosw_core.adapters.dynamodb.dispatch_lease import KEY_PREFIX
 from sosw_core.config.model import DynamoDBConfig, TablesConfig
 from sosw_core.deploy.package import source_root
-from sosw_core.store import build_models, table_definitions
-from sosw_core.store.dispatch_lease import KEY_PREFIX
 
 ROOT = source_root()
 TEMPLATES = sorted((ROOT / "cloudformation").glob("*.yaml"))
@@ -423,6 +423,6 @@ def test_alarms_watch_dead_tasks_and_caught_essential_errors_without_dimensions(
               if a["Properties"]["Namespace"] == metrics.NAMESPACE}
     assert set(alarms) == {metrics.DEAD, metrics.ERRORS}
     for props in alarms.values():
-        assert "Dimensions" not in props  # the roll-ups sosw_core.metrics writes
+        assert "Dimensions" not in props  # the roll-ups sosw_core.adapters.metrics writes
         assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
         assert props["AlarmActions"] == [{"Ref": "AlertsTopic"}]

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sosw_core.cloudwatch import CloudWatchMetrics, StaticMetrics
+from sosw_core.adapters.cloudwatch import CloudWatchMetrics, StaticMetrics
 from sosw_core.config import Comparison, HealthMetric
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC).timestamp()

@@ -23,12 +23,12 @@ from moto import mock_aws
 from essentials import orchestrator as orchestrator_entry
 from essentials import scavenger as scavenger_entry
 from essentials import worker_assistant as assistant_entry
-from sosw_core import metrics
+from sosw_core.adapters import metrics
+from sosw_core.adapters.dynamodb import Store, create_tables, open_store
 from sosw_core.clock import SystemClock
 from sosw_core.config import load_config
-from sosw_core.events import Action, Report, split_worker_event, worker_event
-from sosw_core.store import Store, create_tables, open_store
-from sosw_core.task import NewTask, TaskState
+from sosw_core.domain.events import Action, Report, split_worker_event, worker_event
+from sosw_core.domain.task import NewTask, TaskState
 from tests.unit.test_essentials import values
 
 WORKER = "sosw-core-test-worker"

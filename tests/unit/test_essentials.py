@@ -13,19 +13,19 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from sosw_core import metrics
-from sosw_core.assistant import WorkerAssistant
+from devtools.metering import RequestMeter
+from sosw_core.adapters import metrics
+from sosw_core.adapters.cloudwatch import StaticMetrics
+from sosw_core.adapters.dynamodb import Store, create_tables, open_store
+from sosw_core.adapters.notifiers.local import MemoryNotifier
 from sosw_core.clock import FixedClock
-from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.config import OrchestratorConfig, SoswConfig
-from sosw_core.events import Action, Report, split_worker_event, worker_event
-from sosw_core.metered import MeteredOrchestrator, MeteredScavenger, log_report_metrics
-from sosw_core.notifiers.local import MemoryNotifier
-from sosw_core.orchestrator import Orchestrator
-from sosw_core.scavenger import Scavenger
-from sosw_core.store import Store, create_tables, open_store
-from sosw_core.store.metering import RequestMeter
-from sosw_core.task import NewTask, TaskState
+from sosw_core.domain.events import Action, Report, split_worker_event, worker_event
+from sosw_core.domain.task import NewTask, TaskState
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.metered import MeteredOrchestrator, MeteredScavenger, log_report_metrics
+from sosw_core.services.orchestrator import Orchestrator
+from sosw_core.services.scavenger import Scavenger
 from tests.support import labourer, make_config
 from tests.unit.test_orchestrator import FakeContext, RecordingInvoker
 

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sosw_core.errors import InvalidEvent
-from sosw_core.events import (
+from sosw_core.domain.events import (
     ENVELOPE,
     MAX_ERROR_TEXT,
     Action,
@@ -20,7 +19,8 @@ from sosw_core.events import (
     split_worker_event,
     worker_event,
 )
-from sosw_core.task import MAX_REPORT_BYTES, Task, TaskState
+from sosw_core.domain.task import MAX_REPORT_BYTES, Task, TaskState
+from sosw_core.errors import InvalidEvent
 
 INV = Invocation(task_id="t-1", labourer_id="w", attempt=2, token="tok")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from sosw_core.config import Backoff, LabourerConfig
-from sosw_core.events import Action
-from sosw_core.task import EventKind, TaskState
+from sosw_core.domain.events import Action
+from sosw_core.domain.task import EventKind, TaskState
 from workers.example_worker.handler import NoLongerCurrent, OutOfTime, SumWorker
 
 pytest_plugins = ["sosw_core.testing.pytest_plugin"]

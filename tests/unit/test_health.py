@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sosw_core.health
+import sosw_core.domain.health
 from sosw_core.config import Comparison, HealthMetric, config_from_dict
-from sosw_core.health import HealthReport, desired_invocations, labourer_status, metric_status
+from sosw_core.domain.health import HealthReport, desired_invocations, labourer_status, metric_status
 
 DEFAULT_COEFFICIENTS = (0.0, 0.0, 0.5, 0.75, 1.0)
 
@@ -111,7 +111,7 @@ def test_for_any_valid_feelings_a_healthier_value_never_lowers_the_status(thresh
 
 
 def test_health_imports_nothing_from_aws():
-    tree = ast.parse(Path(sosw_core.health.__file__).read_text())
+    tree = ast.parse(Path(sosw_core.domain.health.__file__).read_text())
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert not {name for name in imported if name.split(".")[0] in {"boto3", "botocore", "pynamodb", "moto"}}

@@ -8,9 +8,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sosw_core.cloudwatch import CloudWatchMetrics, StaticMetrics
+from sosw_core.adapters.cloudwatch import CloudWatchMetrics, StaticMetrics
 from sosw_core.config import Comparison, HealthMetric
-from sosw_core.health import HealthReport, desired_invocations, labourer_status, metric_status
+from sosw_core.domain.health import HealthReport, desired_invocations, labourer_status, metric_status
 
 
 def metric(comparison: str, feelings: dict[int, float], name: str = "m", **kw) -> HealthMetric:

@@ -14,16 +14,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from sosw_core.adapters.dynamodb import create_tables, open_store
+from sosw_core.adapters.dynamodb.batch import BatchCreator
+from sosw_core.adapters.dynamodb.job_store import JobStore
+from sosw_core.adapters.invokers.base import InvokeError
 from sosw_core.clock import FixedClock
 from sosw_core.config import SchedulerConfig
+from sosw_core.domain.job_record import JobState
+from sosw_core.domain.task import TaskState
 from sosw_core.errors import ConfigError, InvalidEvent, InvalidJob
-from sosw_core.invokers.base import InvokeError
-from sosw_core.scheduler.ingest import MAX_JOB_BYTES, Ingestor, SchemaViolations, load_schemas, plan_job
-from sosw_core.scheduler.pages import DEPTH
-from sosw_core.store import create_tables, open_store
-from sosw_core.store.batch import BatchCreator
-from sosw_core.store.job_store import JobState, JobStore
-from sosw_core.task import TaskState
+from sosw_core.services.ingest import MAX_JOB_BYTES, Ingestor, SchemaViolations, load_schemas, plan_job
+from sosw_core.services.pages import DEPTH
 from tests.support import RunsOut, labourer, make_config
 
 LEVELS = ("section", "store", "product")
@@ -333,10 +334,10 @@ import json, time
 from moto import mock_aws
 from sosw_core.clock import FixedClock
 from sosw_core.config import LabourerConfig, SchedulerConfig, SoswConfig
-from sosw_core.scheduler.ingest import Ingestor
-from sosw_core.store import create_tables, open_store
-from sosw_core.store.batch import BatchCreator
-from sosw_core.store.job_store import JobStore
+from sosw_core.services.ingest import Ingestor
+from sosw_core.adapters.dynamodb import create_tables, open_store
+from sosw_core.adapters.dynamodb.batch import BatchCreator
+from sosw_core.adapters.dynamodb.job_store import JobStore
 
 
 class NullBatch(BatchCreator):  # gets every row built as for DynamoDB, sends none

@@ -10,11 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sosw_core.clock import FixedClock
-from sosw_core.config import SchedulerConfig
-from sosw_core.errors import InvalidJob
-from sosw_core.scheduler.ingest import Ingestor
-from sosw_core.scheduler.job_document import (
+from sosw_core.adapters.dynamodb import create_tables, open_store
+from sosw_core.adapters.dynamodb.batch import ItemFactory, new_item
+from sosw_core.adapters.dynamodb.job_document import (
     INLINE_BYTES,
     MAX_JOB_BYTES,
     PART_BYTES,
@@ -24,11 +22,14 @@ from sosw_core.scheduler.job_document import (
     encode,
     part_key,
 )
-from sosw_core.scheduler.pages import PagePipeline
-from sosw_core.store import create_tables, open_store
-from sosw_core.store.batch import ItemFactory, new_item
-from sosw_core.store.job_store import JobState, JobStore
-from sosw_core.task import NewTask, TaskState
+from sosw_core.adapters.dynamodb.job_store import JobStore
+from sosw_core.clock import FixedClock
+from sosw_core.config import SchedulerConfig
+from sosw_core.domain.job_record import JobState
+from sosw_core.domain.task import NewTask, TaskState
+from sosw_core.errors import InvalidJob
+from sosw_core.services.ingest import Ingestor
+from sosw_core.services.pages import PagePipeline
 from tests.support import RunsOut, labourer, make_config
 from tests.unit.test_ingest import RecordingInvoker
 

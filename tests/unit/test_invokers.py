@@ -10,7 +10,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from sosw_core.invokers import ASYNC_PAYLOAD_LIMIT, InvokeError, LambdaInvoker, LocalInvoker
+from sosw_core.adapters.invokers import ASYNC_PAYLOAD_LIMIT, InvokeError, LambdaInvoker, LocalInvoker
 
 WAIT = 60.0  # a safety net for waits on other threads, not a speed check: they return at the event
 
@@ -82,7 +82,7 @@ def test_handler_errors_are_counted_and_logged_with_the_task_id(make_local, capl
         raise RuntimeError("worker crashed")
 
     invoker = make_local({"fn": handler})
-    with caplog.at_level(logging.ERROR, logger="sosw_core.invokers.local"):
+    with caplog.at_level(logging.ERROR, logger="sosw_core.adapters.invokers.local"):
         invoker.invoke("fn", {"task_id": "t-9"})
         assert invoker.wait_idle(WAIT)
     assert invoker.errors == 1 and invoker.completed == 0

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from sosw_core.domain.chunking import chunkable_attrs_for
+from sosw_core.domain.job import Job, canonical_job_id, function_name, parse_job
 from sosw_core.errors import InvalidJob
-from sosw_core.scheduler import Job, canonical_job_id, chunkable_attrs_for, function_name, parse_job
 
 BODY = {"sections": {"a": None}, "isolate_sections": True}
 

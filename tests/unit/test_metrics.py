@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from sosw_core import metrics
+from sosw_core.adapters import metrics
 
 NOW = 1_700_000_000.25
 

@@ -13,10 +13,10 @@ import re
 import pytest
 from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
 
-from sosw_core import metrics
+from sosw_core.adapters import metrics
 from sosw_core.deploy.package import source_root
-from sosw_core.events import Action, Invocation, Report
-from sosw_core.metrics_map import (
+from sosw_core.domain.events import Action, Invocation, Report
+from sosw_core.services.metrics_map import (
     LabourerFigures,
     component_record,
     dispatch_errors,
@@ -27,8 +27,8 @@ from sosw_core.metrics_map import (
     queue_seen_empty,
     sweep_errors,
 )
-from sosw_core.orchestrator import DispatchRecord
-from sosw_core.scavenger import LabourerSweep, SweepReport
+from sosw_core.services.orchestrator import DispatchRecord
+from sosw_core.services.scavenger import LabourerSweep, SweepReport
 
 NOW = 1_700_000_000.0
 TEMPLATE = source_root() / "cloudformation" / "sosw-core.yaml"

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from sosw_core.adapters.notifiers import DeadTaskAlert, LogNotifier, MemoryNotifier, SnsNotifier
+from sosw_core.adapters.notifiers.sns import SNS_MESSAGE_LIMIT, SUBJECT_LIMIT, subject_for
 from sosw_core.logging_json import JsonFormatter, setup_lambda_logging
-from sosw_core.notifiers import DeadTaskAlert, LogNotifier, MemoryNotifier, SnsNotifier
-from sosw_core.notifiers.sns import SNS_MESSAGE_LIMIT, SUBJECT_LIMIT, subject_for
 
 
 def alert(i: int, labourer_id: str = "w", message: str = "boom") -> DeadTaskAlert:
@@ -107,7 +107,7 @@ def test_memory_notifier_keeps_batches():
 
 
 def test_log_notifier_writes_one_warning_per_batch_as_json(caplog):
-    with caplog.at_level(logging.WARNING, logger="sosw_core.notifiers.local"):
+    with caplog.at_level(logging.WARNING, logger="sosw_core.adapters.notifiers.local"):
         LogNotifier().notify_dead([alert(1), alert(2, labourer_id="v")])
     [record] = caplog.records
     line = json.loads(JsonFormatter("svc").format(record))
@@ -117,7 +117,7 @@ def test_log_notifier_writes_one_warning_per_batch_as_json(caplog):
 
 # -- JSON log lines ----------------------------------------------------------------------------------
 def _record(msg="done %s", args=("x",), exc_info=None, **extra) -> logging.LogRecord:
-    record = logging.LogRecord("sosw_core.assistant", logging.INFO, __file__, 10, msg, args, exc_info,
+    record = logging.LogRecord("sosw_core.services.assistant", logging.INFO, __file__, 10, msg, args, exc_info,
                                func="handle")
     for key, value in extra.items():
         setattr(record, key, value)
@@ -128,7 +128,7 @@ def test_json_lines_have_the_powertools_shape_and_the_extra_fields():
     line = json.loads(JsonFormatter("sosw_worker_assistant").format(
         _record(task_id="t-1", labourer_id="w", job_id="j-1", odd=object())))
     assert line["level"] == "INFO" and line["message"] == "done x"
-    assert line["service"] == "sosw_worker_assistant" and line["logger"] == "sosw_core.assistant"
+    assert line["service"] == "sosw_worker_assistant" and line["logger"] == "sosw_core.services.assistant"
     assert line["location"] == "handle:10" and line["timestamp"].endswith("Z")
     assert (line["task_id"], line["labourer_id"], line["job_id"]) == ("t-1", "w", "j-1")
     assert line["odd"].startswith("<object")

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from devtools.metering import RequestMeter
+from sosw_core.adapters.cloudwatch import StaticMetrics
+from sosw_core.adapters.dynamodb import Store, create_tables, open_store
+from sosw_core.adapters.invokers.base import InvokeError
 from sosw_core.clock import FixedClock
-from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.config import Comparison, HealthMetric, OrchestratorConfig, SoswConfig
-from sosw_core.events import split_worker_event
-from sosw_core.invokers.base import InvokeError
-from sosw_core.orchestrator import DispatchRecord, Orchestrator
-from sosw_core.store import Store, create_tables, open_store
-from sosw_core.store.metering import RequestMeter
-from sosw_core.task import EventKind, NewTask, TaskState
+from sosw_core.domain.events import split_worker_event
+from sosw_core.domain.task import EventKind, NewTask, TaskState
+from sosw_core.services.orchestrator import DispatchRecord, Orchestrator
 from tests.support import labourer, make_config
 
 T0 = 1_700_000_000.0
@@ -207,7 +207,7 @@ def test_an_error_in_one_labourer_is_recorded_and_does_not_stop_the_others(caplo
               metrics=StaticMetrics(read))
     s.queue("a", 2)
     s.queue("b", 2)
-    with caplog.at_level(logging.INFO, logger="sosw_core.orchestrator"):
+    with caplog.at_level(logging.INFO, logger="sosw_core.services.orchestrator"):
         records = by_id(s.orchestrator.tick(T0))
     assert records["a"].error == "RuntimeError: cloudwatch is down"
     assert records["a"].stopped_because.startswith("error: RuntimeError")
@@ -280,7 +280,7 @@ def test_dispatch_labourer_uses_the_same_rules_for_one_labourer():
 def test_one_structured_log_record_per_labourer_per_tick(caplog):
     s = build([labourer("a"), labourer("b", health_metrics=(errors_metric(),))], {"errors": BAD})
     s.queue("a", 2)
-    with caplog.at_level(logging.INFO, logger="sosw_core.orchestrator"):
+    with caplog.at_level(logging.INFO, logger="sosw_core.services.orchestrator"):
         s.orchestrator.tick(T0)
     dispatch = [r for r in caplog.records if r.message == "dispatch"]
     assert sorted(r.labourer_id for r in dispatch) == ["a", "b"]

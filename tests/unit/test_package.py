@@ -107,7 +107,7 @@ def test_layer_zip_is_reproducible_and_lean(tmp_path):
     _assert_normalised(first.path)
     names = {i.filename for i in _infos(first.path)}
     assert {"python/fakepkg/__init__.py", "python/fakepkg-1.0.dist-info/METADATA",
-            "python/sosw_core/__init__.py", "python/sosw_core/store/models.py"} <= names
+            "python/sosw_core/__init__.py", "python/sosw_core/adapters/dynamodb/models.py"} <= names
     assert all(n.startswith("python/") for n in names)
     tops = {n.split("/")[1] for n in names}
     assert not tops & {"boto3", "botocore-1.0.dist-info", "bin"}

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from sosw_core.domain.periods import DEFAULT_PERIODS, PeriodRegistry, default_periods
 from sosw_core.errors import InvalidJob
-from sosw_core.scheduler import DEFAULT_PERIODS, PeriodRegistry, default_periods
 
 THURSDAY = date(2019, 1, 31)
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 import pytest
 from moto import mock_aws
 
+from sosw_core.adapters.dynamodb import Store, create_tables, open_store
+from sosw_core.adapters.notifiers.base import DeadTaskAlert
 from sosw_core.clock import FixedClock
 from sosw_core.config import Backoff, SoswConfig
-from sosw_core.notifiers.base import DeadTaskAlert
-from sosw_core.scavenger import Scavenger
-from sosw_core.store import Store, create_tables, open_store
-from sosw_core.task import EventKind, NewTask, TaskState
+from sosw_core.domain.task import EventKind, NewTask, TaskState
+from sosw_core.services.scavenger import Scavenger
 from tests.support import labourer, make_config
 from tests.unit.test_orchestrator import FakeContext
 

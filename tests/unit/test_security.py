@@ -21,10 +21,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sosw_core.assistant import WorkerAssistant
+from sosw_core.adapters.cloudwatch import StaticMetrics
+from sosw_core.adapters.dynamodb import create_tables, open_store
+from sosw_core.adapters.dynamodb.job_store import JobStore
+from sosw_core.adapters.notifiers.local import LogNotifier
 from sosw_core.clock import FixedClock
-from sosw_core.cloudwatch import StaticMetrics
 from sosw_core.config import SchedulerConfig
+from sosw_core.domain.events import Action, worker_event
+from sosw_core.domain.task import MAX_PAYLOAD_BYTES, MAX_REPORT_BYTES, NewTask, TaskState
 from sosw_core.errors import (
     InvalidEvent,
     InvalidJob,
@@ -33,16 +37,12 @@ from sosw_core.errors import (
     TaskNotFound,
     UnknownLabourer,
 )
-from sosw_core.events import Action, worker_event
 from sosw_core.logging_json import JsonFormatter
-from sosw_core.notifiers.local import LogNotifier
-from sosw_core.orchestrator import Orchestrator
-from sosw_core.scavenger import Scavenger
-from sosw_core.scheduler.ingest import Ingestor
-from sosw_core.store import create_tables, open_store
-from sosw_core.store.job_store import JobStore
-from sosw_core.task import MAX_PAYLOAD_BYTES, MAX_REPORT_BYTES, NewTask, TaskState
-from sosw_core.worker import DirectReporter, Worker
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.ingest import Ingestor
+from sosw_core.services.orchestrator import Orchestrator
+from sosw_core.services.scavenger import Scavenger
+from sosw_core.services.worker import DirectReporter, Worker
 from tests.fuzz.events import genuine_report
 from tests.fuzz.world import T0, snapshot, tasks_in_every_state
 from tests.support import count_rows, labourer, make_config

@@ -7,8 +7,7 @@ import random
 import pytest
 
 from sosw_core.config import Backoff
-from sosw_core.errors import InvalidTask
-from sosw_core.task import (
+from sosw_core.domain.task import (
     MAX_PAYLOAD_BYTES,
     NewTask,
     TaskState,
@@ -17,6 +16,7 @@ from sosw_core.task import (
     retention_expiry,
     retry_delay,
 )
+from sosw_core.errors import InvalidTask
 
 
 def test_backoff_is_exponential_and_capped_without_jitter():

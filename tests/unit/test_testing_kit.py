@@ -7,9 +7,10 @@ import textwrap
 
 import pytest
 
+from sosw_core.domain.events import Action, worker_event
+from sosw_core.domain.task import TaskState
 from sosw_core.errors import InvalidTask, ReportRejected, UnknownLabourer
-from sosw_core.events import Action, worker_event
-from sosw_core.task import TaskState
+from sosw_core.services.worker import Worker
 from sosw_core.testing import (
     BackendError,
     HarnessError,
@@ -20,7 +21,6 @@ from sosw_core.testing import (
     moto_backend,
     open_backend,
 )
-from sosw_core.worker import Worker
 from tests.support import count_rows
 from workers.example_worker.handler import SumWorker
 
@@ -76,7 +76,7 @@ def test_a_worker_class_is_instantiated_and_an_instance_keeps_its_own_reporter(s
     sosw_harness.run(worker, {"numbers": [2]}).assert_completed({"sum": 2})
     assert worker._reporter is None  # the harness's reporter was only lent for the run
     rows = count_rows(sosw_harness.store)
-    with pytest.raises(TypeError, match="worker: must be a sosw_core.worker.Worker"):
+    with pytest.raises(TypeError, match="worker: must be a sosw_core.services.worker.Worker"):
         sosw_harness.run(lambda event, context: None, {"numbers": [1]})
     assert count_rows(sosw_harness.store) == rows  # refused before any write
 

@@ -10,14 +10,14 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from sosw_core.assistant import WorkerAssistant
+from sosw_core.adapters.dynamodb import create_tables, open_store
+from sosw_core.adapters.invokers.local import LocalContext
 from sosw_core.clock import FixedClock
+from sosw_core.domain.events import Action, Invocation, Report, worker_event
+from sosw_core.domain.task import EventKind, NewTask, TaskState
 from sosw_core.errors import SoswError
-from sosw_core.events import Action, Invocation, Report, worker_event
-from sosw_core.invokers.local import LocalContext
-from sosw_core.store import create_tables, open_store
-from sosw_core.task import EventKind, NewTask, TaskState
-from sosw_core.worker import DirectReporter, LambdaReporter, ReportFailed, Worker
+from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.worker import DirectReporter, LambdaReporter, ReportFailed, Worker
 from tests.support import count_rows, labourer, make_config
 from workers.example_worker.handler import SumWorker
 

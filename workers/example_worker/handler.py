@@ -21,7 +21,7 @@ from __future__ import annotations
 from numbers import Real
 from typing import Any
 
-from sosw_core.worker import Reporter, Worker
+from sosw_core.services.worker import Reporter, Worker
 
 
 class OutOfTime(RuntimeError):

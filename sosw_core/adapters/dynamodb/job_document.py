@@ -1,0 +1,125 @@
+"""Where the Scheduler keeps a job's body: in its record, or gzip-compressed in part items.
+
+Every continuation re-plans the job from what was stored at its start, so the body must be
+kept somewhere DynamoDB can give back. A DynamoDB item holds at most 400 KB, and a flat sosw
+job of 50,000 names is ~1 MB of JSON, so:
+
+* a body of at most :data:`INLINE_BYTES` (300 KB, the old cap) of canonical JSON stays in the
+  record's ``job`` attribute as plain JSON, exactly as before (readable in the console);
+* a larger one, up to :data:`MAX_JOB_BYTES`, is gzip-compressed and split into part items of
+  at most :data:`PART_BYTES` in the jobs table, and the record's ``job`` holds only a reference
+  ``{"$sosw_job_document": {"encoding": "gzip", "digest": ..., "parts": n, "bytes": ...}}``.
+
+Parts are written **before** the record (a record never points at parts that are not there),
+with plain PutItems that are idempotent: a part's key is ``<job_id>#doc-<digest>-<n>``, where
+``digest`` is the SHA-256 of the compressed body, so a re-sent job rewrites identical items, and
+a different body under the same ``job_id`` writes other keys instead of overwriting the parts a
+running ingestion reads (it then finds the record and is a duplicate; its parts stay unused).
+``#`` cannot occur in a job id, so a part key never collides with a record. Reading checks the
+digest, so a part that is missing or altered stops the job with a clear error instead of
+planning other tasks. Parts carry no TTL, like records.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sosw_core.adapters.dynamodb.errors import dynamodb_errors
+from sosw_core.errors import InvalidJob, SoswError
+
+MAX_JOB_BYTES = 10 * 1024 * 1024  # canonical JSON of the job body; ~550,000 flat sosw names
+INLINE_BYTES = 300 * 1024  # bodies up to this stay plain JSON in the record (room left in 400 KB)
+PART_BYTES = 350 * 1024  # compressed bytes per part item (items are at most 400 KB)
+REFERENCE_KEY = "$sosw_job_document"
+PART_SEPARATOR = "#doc-"
+
+
+class JobDocumentMissing(SoswError):
+    """A stored job body cannot be read back whole (a part is missing or does not match)."""
+
+
+@dataclass(frozen=True)
+class StoredBody:
+    """What goes in the record's ``job`` attribute, and the part items to write first."""
+
+    record_value: dict[str, Any]
+    parts: tuple[bytes, ...] = ()
+    digest: str | None = None
+
+
+def check_size(body_json: str) -> int:
+    """The body's size in bytes; InvalidJob above :data:`MAX_JOB_BYTES`."""
+    size = len(body_json.encode())
+    if size > MAX_JOB_BYTES:
+        raise InvalidJob("job", f"is {size:,} bytes of JSON; the limit is {MAX_JOB_BYTES:,} (10 MiB)")
+    return size
+
+
+def encode(body_json: str) -> StoredBody:
+    """How to store a job body given as canonical JSON (see the module's docstring)."""
+    raw = body_json.encode()
+    check_size(body_json)
+    if len(raw) <= INLINE_BYTES:
+        return StoredBody(json.loads(body_json))
+    packed = gzip.compress(raw, compresslevel=6, mtime=0)  # mtime=0: same body, same bytes
+    digest = hashlib.sha256(packed).hexdigest()[:32]
+    parts = tuple(packed[i:i + PART_BYTES] for i in range(0, len(packed), PART_BYTES))
+    reference = {"encoding": "gzip", "digest": digest, "parts": len(parts), "bytes": len(raw),
+                 "compressed_bytes": len(packed)}
+    return StoredBody({REFERENCE_KEY: reference}, parts, digest)
+
+
+def part_key(job_id: str, digest: str, index: int) -> str:
+    return f"{job_id}{PART_SEPARATOR}{digest}-{index:03d}"
+
+
+def is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {REFERENCE_KEY}
+
+
+class JobDocuments:
+    """Writes and reads the part items of large job bodies in the jobs table."""
+
+    def __init__(self, job_model: Any, *, endpoint: str | None = None):
+        self._model = job_model
+        self.endpoint = endpoint
+
+    def _errors(self):
+        return dynamodb_errors(self._model.Meta.table_name, self.endpoint)
+
+    @property
+    def _conn(self):
+        return self._model._get_connection()
+
+    def write_parts(self, job_id: str, stored: StoredBody, now: float) -> int:
+        """Put every part (idempotent: content-addressed keys); the number of PutItems made."""
+        for index, data in enumerate(stored.parts):
+            attributes = {"part_of": {"S": job_id}, "data": {"B": data},
+                          "created_at": {"N": json.dumps(now)}}
+            with self._errors():
+                self._conn.put_item(part_key(job_id, stored.digest or "", index), attributes=attributes)
+        return len(stored.parts)
+
+    def body(self, job_id: str, record_value: Any) -> dict[str, Any]:
+        """The job body a record stands for: its ``job`` value itself, or the parts it names."""
+        if not is_reference(record_value):
+            return record_value or {}
+        reference = record_value[REFERENCE_KEY]
+        digest, count = str(reference["digest"]), int(reference["parts"])
+        chunks: list[bytes] = []
+        for index in range(count):
+            key = part_key(job_id, digest, index)
+            with self._errors():
+                data = self._conn.get_item(key, consistent_read=True)
+            item = data.get("Item") if data else None
+            if not item or "data" not in item:
+                raise JobDocumentMissing(f"job {job_id!r}: body part {key!r} is missing")
+            chunks.append(item["data"]["B"])
+        packed = b"".join(chunks)
+        if hashlib.sha256(packed).hexdigest()[:32] != digest:
+            raise JobDocumentMissing(f"job {job_id!r}: the body's parts do not match digest {digest}")
+        return json.loads(gzip.decompress(packed))

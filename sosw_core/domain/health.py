@@ -1,0 +1,76 @@
+"""Health: from metric values to a status 0..4, and from a status to how many tasks to invoke.
+
+Pure: no AWS import. The CloudWatch adapter lives in :mod:`sosw_core.adapters.cloudwatch`.
+
+A metric's "feelings" map statuses to thresholds. The comparison reads "value OP threshold":
+with ``le`` (lower is healthier), ``{3: 50, 4: 25}`` gives status 4 for values <= 25, 3 for
+values <= 50, and 0 above. With ``ge`` (higher is healthier) the thresholds run the other way.
+A labourer's status is the worst (lowest) of its metrics' statuses; without metrics it is 4.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sosw_core.config.model import Comparison, HealthMetric
+
+HEALTHY = 4
+
+_OPERATORS: dict[Comparison, Callable[[float, float], bool]] = {
+    Comparison.LT: operator.lt,
+    Comparison.LE: operator.le,
+    Comparison.GT: operator.gt,
+    Comparison.GE: operator.ge,
+}
+
+
+def metric_status(metric: HealthMetric, value: float | None) -> int:
+    """The highest status whose threshold ``value`` satisfies; 0 if none; no data → configured."""
+    if value is None:
+        return metric.no_data_status
+    compare = _OPERATORS[Comparison(metric.comparison)]
+    best = 0
+    for status, threshold in metric.feelings:
+        if compare(value, threshold):
+            best = max(best, status)
+    return best
+
+
+def labourer_status(metrics: Sequence[HealthMetric], values: Sequence[float | None]) -> int:
+    """The worst metric wins; a labourer without metrics is healthy (4)."""
+    statuses = [metric_status(m, v) for m, v in zip(metrics, values, strict=True)]
+    return min(statuses, default=HEALTHY)
+
+
+def desired_invocations(max_simultaneous: int, status: int, coefficients: Sequence[float],
+                        running: int) -> int:
+    """``floor(max × coefficient[status]) − running``, never below 0.
+
+    With max 10 and nothing running, statuses 0..4 with the default coefficients
+    (0, 0, 0.5, 0.75, 1) give 0, 0, 5, 7, 10.
+    """
+    if not 0 <= status < len(coefficients):
+        raise ValueError(f"status must be 0..{len(coefficients) - 1}, got {status}")
+    return max(0, math.floor(max_simultaneous * coefficients[status]) - running)
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """A labourer's health in one tick, for structured logs and metrics."""
+
+    status: int
+    metrics: tuple[tuple[str, float | None, int], ...]  # (name, value, status)
+
+    @classmethod
+    def of(cls, metrics: Sequence[HealthMetric], values: Sequence[float | None]) -> HealthReport:
+        rows = tuple((m.name, v, metric_status(m, v)) for m, v in zip(metrics, values, strict=True))
+        return cls(status=min((s for _, _, s in rows), default=HEALTHY), metrics=rows)
+
+    def log_fields(self) -> dict[str, object]:
+        """``{"health_status": 3, "health_metrics": {"lag": {"value": 30.0, "status": 3}}}``."""
+        return {"health_status": self.status,
+                "health_metrics": {name: {"value": value, "status": status}
+                                   for name, value, status in self.metrics}}

@@ -1,0 +1,140 @@
+"""From what the essentials report to the CloudWatch metrics they log (pure: no I/O, no clock).
+
+Where every figure comes from (each state change is counted once, by the one that applied it;
+duplicate and stale reports count nothing):
+
+===============  ========================================  ==========================  ==============================
+metric           Orchestrator (per tick, per labourer)     Scavenger (per sweep)       WorkerAssistant (per report)
+===============  ========================================  ==========================  ==============================
+QueuedTasks      0 when the tick's queue read reached the  -                           -
+                 end of the queue; else one ``COUNT``
+                 per run (:mod:`sosw_core.services.metered`)
+RunningTasks     ``running`` + ``invoked`` (after the      -                           -
+                 dispatch), when ``running`` was read
+InvokedTasks     ``invoked``                               -                           1 per hand-off (``chained``)
+CompletedTasks   -                                         -                           1 per applied completion
+FailedTasks      -                                         lease expired → retrying    1 per applied failure → retrying
+DeadTasks        -                                         lease expired → dead        1 per applied failure → dead
+DispatchLatency  ``waits`` in ms, one sample per task      -                           -
+TickDuration     per tick (``Component=orchestrator``)     per sweep (``scavenger``)   -
+EssentialErrors  labourers whose dispatch failed           labourers whose sweep       - (raised: Lambda ``Errors``)
+                                                           failed
+===============  ========================================  ==========================  ==============================
+
+``FailedTasks`` counts attempts that failed and will be retried; the attempt that makes a task
+give up counts as ``DeadTasks`` only, so ``FailedTasks + DeadTasks`` is every failed attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sosw_core.adapters import metrics
+from sosw_core.domain.events import Action, parse_report
+from sosw_core.domain.outcomes import Outcome
+from sosw_core.domain.task import TaskState
+from sosw_core.services.orchestrator import DispatchRecord
+from sosw_core.services.scavenger import SweepReport
+
+# DispatchRecord.stopped_because when the queue read returned fewer refs than it asked for:
+# the whole queue was seen (and claimed), so its depth is known to be 0 without another request.
+QUEUE_EMPTY = "queue empty"
+
+
+@dataclass(frozen=True)
+class LabourerFigures:
+    """One labourer's figures from one source; ``None``: not this source's figure."""
+
+    labourer_id: str
+    queued: int | None = None
+    running: int | None = None
+    invoked: int | None = None
+    completed: int | None = None
+    failed: int | None = None
+    dead: int | None = None
+    latency_ms: tuple[float, ...] = ()  # one sample per invoked task
+
+    def values(self) -> dict[str, float]:
+        given = {metrics.QUEUED: self.queued, metrics.RUNNING: self.running,
+                 metrics.INVOKED: self.invoked, metrics.COMPLETED: self.completed,
+                 metrics.FAILED: self.failed, metrics.DEAD: self.dead}
+        return {name: value for name, value in given.items() if value is not None}
+
+
+def queue_seen_empty(record: DispatchRecord) -> bool:
+    """True when this dispatch read the labourer's queue to its end."""
+    return record.error is None and record.stopped_because == QUEUE_EMPTY
+
+
+def from_dispatch(record: DispatchRecord) -> LabourerFigures:
+    """An Orchestrator dispatch (a tick's record, or a single-labourer dispatch)."""
+    return LabourerFigures(
+        record.labourer_id,
+        queued=0 if queue_seen_empty(record) else None,
+        running=None if record.running is None else record.running + record.invoked,
+        invoked=record.invoked,
+        latency_ms=tuple(round(wait * 1000.0, 3) for wait in record.waits))
+
+
+def dispatch_errors(records: Iterable[DispatchRecord]) -> int:
+    return sum(1 for record in records if record.error is not None)
+
+
+def from_sweep(report: SweepReport) -> list[LabourerFigures]:
+    """Leases the sweep ended, per labourer: to RETRYING (failed) or to DEAD (dead)."""
+    return [LabourerFigures(lab.labourer_id, failed=lab.expired - lab.killed, dead=lab.killed)
+            for lab in report.labourers if lab.expired]
+
+
+def sweep_errors(report: SweepReport) -> int:
+    return len(report.errors)
+
+
+def from_report(event: Any, response: Mapping[str, Any]) -> LabourerFigures | None:
+    """A WorkerAssistant report (the event it was given, the response it returned).
+
+    ``None`` when the report changed nothing worth counting (a duplicate, a stale report, a
+    heartbeat). The event is parsed again for its labourer: it has passed the same parser.
+    """
+    if response.get("outcome") != Outcome.APPLIED:
+        return None
+    labourer_id = parse_report(event).invocation.labourer_id
+    action, state = response.get("action"), response.get("state")
+    if action == Action.COMPLETED:
+        chained = int(response.get("chained") or 0)
+        return LabourerFigures(labourer_id, completed=1, invoked=chained or None)
+    if action == Action.FAILED and state == TaskState.DEAD:
+        return LabourerFigures(labourer_id, dead=1)
+    if action == Action.FAILED and state == TaskState.RETRYING:
+        return LabourerFigures(labourer_id, failed=1)
+    return None
+
+
+def labourer_records(figures: LabourerFigures, now: float) -> list[dict[str, Any]]:
+    """The EMF records of one labourer's figures: latency samples in arrays of at most 100.
+
+    The first record carries the counts and gauges; further ones carry only latency samples.
+    ``DeadTasks`` is rolled up without dimensions for the alarm.
+    """
+    dimensions = {metrics.LABOURER_DIMENSION: figures.labourer_id}
+    samples = list(figures.latency_ms)
+    out: list[dict[str, Any]] = []
+    first: dict[str, Any] = dict(figures.values())
+    while first or samples:
+        if samples:
+            first[metrics.DISPATCH_LATENCY] = samples[:metrics.MAX_VALUES]
+            samples = samples[metrics.MAX_VALUES:]
+        rollup = tuple(name for name in metrics.ROLLED_UP if name in first)
+        out.append(metrics.build_record(first, dimensions, metrics.NAMESPACE, None,
+                                        rollup=rollup, now=now))
+        first = {}
+    return out
+
+
+def component_record(component: str, seconds: float, errors: int, now: float) -> dict[str, Any]:
+    """One pass of an essential: its duration and its errors (rolled up for the alarm)."""
+    return metrics.build_record({metrics.TICK_DURATION: seconds, metrics.ERRORS: errors},
+                                {metrics.COMPONENT_DIMENSION: component}, metrics.NAMESPACE, None,
+                                rollup=(metrics.ERRORS,), now=now)
