@@ -28,8 +28,9 @@ DEMO_ARGS ?=
 run: dynamodb-local  ## run the main job: a local deployment working through example jobs (DEMO_ARGS="--tasks 300")
 	$(SOSW) demo $(DEMO_ARGS)
 
-lint: $(STAMP)  ## ruff and cfn-lint
+lint: $(STAMP)  ## ruff (with the complexity limit), mypy and cfn-lint
 	$(BIN)/ruff check sosw_core essentials workers tests bench devtools
+	$(BIN)/mypy sosw_core
 	$(BIN)/cfn-lint cloudformation/*.yaml
 
 STAGE ?= dev

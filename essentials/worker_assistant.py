@@ -2,25 +2,20 @@
 
 Errors (malformed report, unknown task, wrong token) are raised, so the calling worker's
 synchronous invoke sees a FunctionError naming them. A completion hands its slot to the
-labourer's next queued task (:mod:`sosw_core.services.handoff`). Applied reports log their metrics as
-EMF lines (:func:`sosw_core.services.metered.log_report_metrics`).
+labourer's next queued task (:mod:`sosw_core.services.handoff`). Applied reports log their
+metrics as EMF lines (:func:`sosw_core.services.metered.log_report_metrics`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
-from sosw_core.adapters.cloudwatch import CloudWatchMetrics
 from sosw_core.adapters.dynamodb import open_store
-from sosw_core.adapters.invokers.lambda_ import LambdaInvoker
-from sosw_core.clock import SystemClock
 from sosw_core.config import load_config
 from sosw_core.logging_json import setup_lambda_logging
 from sosw_core.services.assistant import WorkerAssistant
-from sosw_core.services.handoff import HandOff
 from sosw_core.services.metered import log_report_metrics
+from sosw_core.wiring import build_assistant
 
 _assistant: WorkerAssistant | None = None  # built at the first call, reused while the container lives
 
@@ -28,10 +23,7 @@ _assistant: WorkerAssistant | None = None  # built at the first call, reused whi
 def _build() -> WorkerAssistant:
     setup_lambda_logging("sosw_worker_assistant")
     config = load_config("worker_assistant")
-    store = open_store(config)
-    handoff = HandOff(config, store.queries, store.tasks, LambdaInvoker(boto3.client("lambda")),
-                      CloudWatchMetrics(boto3.client("cloudwatch")).for_tick)
-    return WorkerAssistant(store.tasks, config, SystemClock(), handoff=handoff)
+    return build_assistant(config, open_store(config))
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -63,13 +63,36 @@ class TaskNotFound(SoswError):
 class ReportRejected(SoswError):
     """A worker report (completion, failure, heartbeat) was refused; the task is unchanged.
 
-    ``reason`` is one of the ``REJECT_*`` constants in :mod:`sosw_core.lifecycle`.
+    ``reason`` is one of the ``REJECT_*`` constants in :mod:`sosw_core.domain.outcomes`.
     """
 
     def __init__(self, task_id: str, reason: str):
         self.task_id = task_id
         self.reason = reason
         super().__init__(f"report for task {task_id!r} rejected: {reason}")
+
+
+class AttemptSuperseded(SoswError):
+    """This attempt of a task is no longer current: its lease ran out and the task was retried,
+    or it was closed. A worker that gets it should stop working (what it reports is ignored).
+
+    Raised by :meth:`sosw_core.Worker.ensure_current`.
+    """
+
+    def __init__(self, task_id: str, attempt: int):
+        self.task_id = task_id
+        self.attempt = attempt
+        super().__init__(f"attempt {attempt} of task {task_id!r} is no longer current "
+                         "(its lease ran out, or the task closed): stop working on it")
+
+
+class InvokeError(SoswError):
+    """An asynchronous invocation was not accepted (the function will not run for it)."""
+
+    def __init__(self, function_name: str, reason: str):
+        self.function_name = function_name
+        self.reason = reason
+        super().__init__(f"invoke {function_name}: {reason}")
 
 
 class StoreUnavailable(SoswError):

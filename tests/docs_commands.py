@@ -18,6 +18,7 @@ and is listed, with the reason, in the test's ``NOT_RUN``.
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,3 +135,20 @@ def find_shell_blocks(root: Path) -> list[str]:
             elif any(line.strip().startswith(PROMPT) for line in block.lines):
                 found.append(f"{relative}:{block.line} ```{block.tag or '(untagged)'} with a '$ ' line")
     return found
+
+
+def run_command(command: DocCommand, env: dict[str, str], *, cwd: Path | None = None,
+                timeout: float = 180.0, text: str | None = None) -> str | None:
+    """Run one doc command (or ``text`` in its place) with ``bash -o pipefail -c`` in ``cwd``;
+    ``None`` when it exited as the doc expects, else what went wrong (with its output's tail)."""
+    text = command.command if text is None else text
+    try:
+        done = subprocess.run(["bash", "-o", "pipefail", "-c", text], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return f"{command.where}: `{text}` did not finish within {timeout:.0f} s"
+    if done.returncode == command.expected_exit:
+        return None
+    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+    return (f"{command.where}: `{text}` exited {done.returncode}, "
+            f"the doc expects {command.expected_exit}\n{tail}")

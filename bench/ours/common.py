@@ -29,7 +29,6 @@ from pynamodb.exceptions import PynamoDBException
 from bench.meter import WRITE_OPERATIONS, Meter
 from sosw_core.adapters.cloudwatch import StaticMetrics
 from sosw_core.adapters.dynamodb import Store, create_tables, delete_tables, open_store
-from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.config.model import (
     Comparison,
     DynamoDBConfig,
@@ -153,7 +152,7 @@ class Bench:
         self.meter.start()
         started = time.perf_counter()
         store.tasks.find("bench-cold-start")
-        JobStore(store.models, endpoint=self.endpoint).get("bench-cold-start")
+        store.jobs.get("bench-cold-start")
         self.setup_seconds += time.perf_counter() - started
         self.setup_requests += self.meter.total_requests
         self.meter.stop()

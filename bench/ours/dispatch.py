@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.meter import report
 from bench.ours.common import HEALTHY, Bench, RecordingInvoker, labourers, measured, run_workload, seed
-from sosw_core.services.orchestrator import Orchestrator
+from sosw_core.wiring import build_orchestrator
 
 LABOURERS = 10
 MAX_IN_FLIGHT = 50
@@ -25,8 +25,7 @@ def dispatch(bench: Bench, size: int) -> dict[str, Any]:
     for labourer in config.labourers:
         seed(store, labourer.id, per_labourer, now)
     invoker = RecordingInvoker()
-    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick,
-                                leases=store.leases)
+    orchestrator = build_orchestrator(config, store, invoker=invoker, metrics=HEALTHY.for_tick)
     bench.cold_start(store)
     with measured(bench.meter) as watch:
         records = orchestrator.tick(time.time())

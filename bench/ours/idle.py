@@ -13,8 +13,7 @@ from typing import Any
 from bench.meter import report
 from bench.ours.common import HEALTHY, Bench, RecordingInvoker, labourers, measured, run_workload
 from sosw_core.adapters.notifiers.local import MemoryNotifier
-from sosw_core.services.orchestrator import Orchestrator
-from sosw_core.services.scavenger import Scavenger
+from sosw_core.wiring import build_orchestrator, build_scavenger
 
 MAX_IN_FLIGHT = 10  # as bench/sosw07/workloads.py idle
 
@@ -22,9 +21,8 @@ MAX_IN_FLIGHT = 10  # as bench/sosw07/workloads.py idle
 def idle(bench: Bench, size: int) -> dict[str, Any]:
     config, store = bench.open(labourers(size, MAX_IN_FLIGHT))
     invoker = RecordingInvoker()
-    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick,
-                                leases=store.leases)
-    scavenger = Scavenger(config, store.queries, store.tasks, MemoryNotifier())
+    orchestrator = build_orchestrator(config, store, invoker=invoker, metrics=HEALTHY.for_tick)
+    scavenger = build_scavenger(config, store, notifier=MemoryNotifier())
     bench.cold_start(store)
     with measured(bench.meter) as watch:
         records = orchestrator.tick(time.time())

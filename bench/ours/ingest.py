@@ -21,10 +21,10 @@ from bench.ours.common import (
     run_workload,
     write_requests,
 )
-from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.clock import SystemClock
-from sosw_core.services.ingest import PAGE_SIZE, WRITERS, Ingestor
+from sosw_core.services.ingest import PAGE_SIZE, WRITERS
 from sosw_core.services.pages import DEPTH
+from sosw_core.wiring import build_scheduler
 
 MAX_IN_FLIGHT = 10  # as bench/sosw07/workloads.py ingest (unused while ingesting)
 
@@ -33,8 +33,7 @@ def ingest(bench: Bench, size: int) -> dict[str, Any]:
     config, store = bench.open(labourers(1, MAX_IN_FLIGHT))
     labourer = config.labourers[0]
     invoker = RecordingInvoker()  # continuations only; none without a Lambda context
-    ingestor = Ingestor(config, JobStore(store.models, endpoint=bench.endpoint), store.batch, invoker,
-                        SystemClock())
+    ingestor = build_scheduler(config, store, invoker=invoker, clock=SystemClock())
     job, shape = ingest_job(labourer.id, size)
     bench.cold_start(store)
     baseline = rss_mb()

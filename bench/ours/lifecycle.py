@@ -25,15 +25,11 @@ from bench.ours.common import (
     run_workload,
     write_requests,
 )
-from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.adapters.notifiers.local import MemoryNotifier
 from sosw_core.clock import SystemClock
 from sosw_core.domain.task import TaskState
-from sosw_core.services.assistant import WorkerAssistant
-from sosw_core.services.ingest import Ingestor
-from sosw_core.services.orchestrator import Orchestrator
-from sosw_core.services.scavenger import Scavenger
 from sosw_core.services.worker import DirectReporter
+from sosw_core.wiring import build_assistant, build_orchestrator, build_scavenger, build_scheduler
 
 MAX_IN_FLIGHT = 100
 NOTE = ("closing = the completing UpdateItem: the row leaves the queue/deadline indexes, enters the "
@@ -45,11 +41,10 @@ def lifecycle(bench: Bench, size: int) -> dict[str, Any]:
     labourer = config.labourers[0]
     clock = SystemClock()
     invoker = RecordingInvoker()
-    ingestor = Ingestor(config, JobStore(store.models, endpoint=bench.endpoint), store.batch, invoker, clock)
-    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick,
-                                leases=store.leases)
-    scavenger = Scavenger(config, store.queries, store.tasks, MemoryNotifier())
-    worker = NoopWorker(DirectReporter(WorkerAssistant(store.tasks, config, clock)))
+    ingestor = build_scheduler(config, store, invoker=invoker, clock=clock)
+    orchestrator = build_orchestrator(config, store, invoker=invoker, metrics=HEALTHY.for_tick, clock=clock)
+    scavenger = build_scavenger(config, store, notifier=MemoryNotifier(), clock=clock)
+    worker = NoopWorker(DirectReporter(build_assistant(config, store, clock=clock, handoff=False)))
     job, shape = ingest_job(labourer.id, size)
     bench.cold_start(store)
 

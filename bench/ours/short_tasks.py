@@ -21,10 +21,8 @@ from bench.meter import report
 from bench.ours.common import HEALTHY, Bench, labourers, measured, run_workload, seed
 from sosw_core.adapters.invokers.local import LocalInvoker
 from sosw_core.clock import SystemClock
-from sosw_core.services.assistant import WorkerAssistant
-from sosw_core.services.handoff import HandOff
-from sosw_core.services.orchestrator import Orchestrator
 from sosw_core.services.worker import DirectReporter, Worker
+from sosw_core.wiring import build_assistant, build_orchestrator
 
 MAX_IN_FLIGHT = 10
 TASK_SECONDS = 1.0
@@ -58,11 +56,10 @@ def run_once(bench: Bench, size: int, *, chaining: bool) -> Run:
     # docs/writing-a-worker.md); a longer one would make every run extend its lease first.
     invoker = LocalInvoker({}, max_workers=2 * MAX_IN_FLIGHT,
                            timeouts={labourer.function_name: float(labourer.max_duration_seconds)})
-    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, HEALTHY.for_tick,
-                                leases=store.leases)
+    orchestrator = build_orchestrator(config, store, invoker=invoker, metrics=HEALTHY.for_tick, clock=clock)
     lock = threading.Lock()  # one dispatcher at a time, as in sosw_core.local.runtime
-    handoff = HandOff(config, store.queries, store.tasks, invoker, HEALTHY.for_tick) if chaining else None
-    assistant = WorkerAssistant(store.tasks, config, clock, handoff=handoff)
+    assistant = build_assistant(config, store, clock=clock, invoker=invoker, metrics=HEALTHY.for_tick,
+                                handoff=None if chaining else False)
     invoker.handlers[labourer.function_name] = SleepWorker(DirectReporter(assistant))
     bench.cold_start(store)
     deadline = 10 * size * TASK_SECONDS + 30

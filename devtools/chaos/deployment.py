@@ -37,11 +37,8 @@ from sosw_core.config.model import (
     TablesConfig,
 )
 from sosw_core.domain.events import ENVELOPE
-from sosw_core.services.assistant import WorkerAssistant
-from sosw_core.services.handoff import HandOff
-from sosw_core.services.orchestrator import Orchestrator
-from sosw_core.services.scavenger import Scavenger
 from sosw_core.services.worker import DirectReporter
+from sosw_core.wiring import build_assistant, build_orchestrator, build_scavenger
 
 logger = logging.getLogger(__name__)
 
@@ -153,19 +150,18 @@ class Deployment:
         self.tickers: list[Ticker] = []
         for n in range(shape.orchestrators):
             store = self.store(f"orchestrator-{n + 1}")
-            orchestrator = Orchestrator(config, store.queries, store.tasks, self.invoker, metrics.for_tick,
-                                        leases=store.leases, clock=clock)
+            orchestrator = build_orchestrator(config, store, invoker=self.invoker, metrics=metrics.for_tick,
+                                              clock=clock)
             self.tickers.append(Ticker(f"orchestrator-{n + 1}", orchestrator.tick, shape.tick_seconds,
                                        clock, self.stop, self.errors))
         for n in range(shape.scavengers):
             store = self.store(f"scavenger-{n + 1}")
-            scavenger = Scavenger(config, store.queries, store.tasks, self.notifier)
+            scavenger = build_scavenger(config, store, notifier=self.notifier, clock=clock)
             self.tickers.append(Ticker(f"scavenger-{n + 1}", scavenger.sweep, shape.tick_seconds,
                                        clock, self.stop, self.errors))
         store = self.store("assistant")
-        handoff = HandOff(config, store.queries, store.tasks, self.invoker, metrics.for_tick,
-                          health_refresh_seconds=shape.tick_seconds)
-        self.assistant = WorkerAssistant(store.tasks, config, clock, handoff=handoff)
+        self.assistant = build_assistant(config, store, clock=clock, invoker=self.invoker,
+                                         metrics=metrics.for_tick, health_refresh_seconds=shape.tick_seconds)
         self.reporter = ChaosReporter(DirectReporter(self.assistant), ledger,
                                       late_margin_seconds=shape.tick_seconds + 0.2)
         for lab in config.labourers:

@@ -16,16 +16,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from sosw_core.adapters.dynamodb import Store
-from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.adapters.invokers.local import LocalContext
 from sosw_core.clock import Clock
 from sosw_core.config.model import SoswConfig
-from sosw_core.services.ingest import Ingestor
+from sosw_core.wiring import build_scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +93,9 @@ class DyingBatch:
             raise Killed("the Scheduler is dead")
         return self.real.existing_ids(task_ids)
 
+    def row_factory(self, now: float) -> Any:
+        return self.real.row_factory(now)
+
     def write_rows(self, rows: Sequence) -> None:
         if not self.switch.admit(self, rows):
             raise Killed(f"the Scheduler died ({self.switch.sent} rows of {self.switch.job_id} sent)")
@@ -151,7 +153,7 @@ class SchedulerLambda:
         self.timeout_seconds = timeout_seconds
         self.page_size = page_size
         self.sleep = sleep
-        self.jobs = JobStore(store.models, endpoint=config.dynamodb.endpoint_url)
+        self.jobs = store.jobs
 
     def context(self) -> LocalContext:
         return LocalContext(self.config.scheduler_function, self.timeout_seconds)
@@ -162,8 +164,9 @@ class SchedulerLambda:
         :class:`Killed` is not an ``Exception``: it ends the invocation with no retry.
         """
         for attempt in range(LAMBDA_RETRIES + 1):
-            ingestor = Ingestor(self.config, self.jobs, DyingBatch(self.store.batch, self.switch),
-                                self.invoker, self.clock, page_size=self.page_size)
+            dying = replace(self.store, batch=DyingBatch(self.store.batch, self.switch))
+            ingestor = build_scheduler(self.config, dying, invoker=self.invoker, clock=self.clock,
+                                       page_size=self.page_size)
             try:
                 result = ingestor.handle(event, context or self.context(), as_of=self.as_of)
             except Exception as exc:

@@ -22,7 +22,7 @@ from sosw_core.config.model import HealthMetric
 logger = logging.getLogger(__name__)
 
 
-def metric_key(metric: HealthMetric) -> tuple:
+def metric_key(metric: HealthMetric) -> tuple[Hashable, ...]:
     """What makes two metrics the same CloudWatch request."""
     return (metric.namespace, metric.metric_name, metric.dimensions, metric.statistic,
             metric.period_seconds, metric.lookback_seconds)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
@@ -48,7 +47,6 @@ UNITS: dict[str, str] = {
     DEAD: "Count", DISPATCH_LATENCY: "Milliseconds", TICK_DURATION: "Seconds", ERRORS: "Count",
 }
 LABOURER_METRICS = (QUEUED, RUNNING, INVOKED, COMPLETED, FAILED, DEAD, DISPATCH_LATENCY)
-COMPONENT_METRICS = (TICK_DURATION, ERRORS)
 ROLLED_UP = (DEAD, ERRORS)  # also written without dimensions, for the alarms
 
 # The units CloudWatch accepts (PutMetricData's StandardUnit).
@@ -64,22 +62,6 @@ MAX_METRICS_PER_DIRECTIVE = 100
 MAX_VALUES = 100  # per metric in one record (an EMF value array)
 
 Value = float | Sequence[float]
-
-
-def emit(metrics: Mapping[str, Value], dimensions: Mapping[str, str], namespace: str = NAMESPACE,
-         units: Mapping[str, str] | None = None, *, rollup: Sequence[str] = (),
-         now: float | None = None, stream: TextIO | None = None) -> dict[str, Any]:
-    """Write one EMF line for ``metrics`` under ``dimensions``; return the record written.
-
-    ``units`` maps a metric name to a CloudWatch unit (default: :data:`UNITS`, else ``None``).
-    ``rollup`` names metrics also published with no dimensions (an aggregate over all values of
-    the dimensions). ``now`` is the observation time in epoch seconds; callers that read the
-    clock once per invocation pass it, otherwise the time of writing is used.
-    """
-    record = build_record(metrics, dimensions, namespace, units, rollup=rollup,
-                          now=time.time() if now is None else now)
-    write([record], stream)
-    return record
 
 
 def write(records: Iterable[Mapping[str, Any]], stream: TextIO | None = None) -> int:
@@ -104,10 +86,15 @@ def _check_value(name: str, value: Any) -> None:
 
 def build_record(metrics: Mapping[str, Value], dimensions: Mapping[str, str], namespace: str,
                  units: Mapping[str, str] | None, *, rollup: Sequence[str], now: float) -> dict[str, Any]:
-    """The EMF record as a dict (pure): validated names, units and values."""
+    """The EMF record as a dict (pure): validated names, units and values.
+
+    ``units`` maps a metric name to a CloudWatch unit (``None``: :data:`UNITS`; a name in
+    neither is ``"None"``). ``rollup`` names metrics also published with no dimensions (an
+    aggregate over all values of the dimensions). ``now`` is the observation time, epoch seconds.
+    """
     unit_map = UNITS if units is None else units
     if not metrics:
-        raise ValueError("emit needs at least one metric")
+        raise ValueError("an EMF record needs at least one metric")
     if len(metrics) > MAX_METRICS_PER_DIRECTIVE:
         raise ValueError(f"at most {MAX_METRICS_PER_DIRECTIVE} metrics per record, got {len(metrics)}")
     if len(dimensions) > MAX_DIMENSIONS:
@@ -139,27 +126,3 @@ def build_record(metrics: Mapping[str, Value], dimensions: Mapping[str, str], na
     record.update(dimensions)
     record.update({name: list(v) if isinstance(v, list | tuple) else v for name, v in metrics.items()})
     return record
-
-
-def labourer_metrics(labourer_id: str, *, queued: float | None = None, running: float | None = None,
-                     invoked: float | None = None, completed: float | None = None,
-                     failed: float | None = None, dead: float | None = None,
-                     dispatch_latency_ms: Value | None = None, now: float | None = None,
-                     stream: TextIO | None = None) -> dict[str, Any] | None:
-    """One line of a labourer's figures (those given); ``dead`` is rolled up for the alarm.
-
-    Returns the record, or ``None`` when no figure was given (nothing is written).
-    """
-    values = {QUEUED: queued, RUNNING: running, INVOKED: invoked, COMPLETED: completed,
-              FAILED: failed, DEAD: dead, DISPATCH_LATENCY: dispatch_latency_ms}
-    metrics = {name: value for name, value in values.items() if value is not None}
-    if not metrics:
-        return None
-    return emit(metrics, {LABOURER_DIMENSION: labourer_id},
-                rollup=(DEAD,) if DEAD in metrics else (), now=now, stream=stream)
-
-
-def tick_duration(component: str, seconds: float, *, now: float | None = None,
-                  stream: TextIO | None = None) -> dict[str, Any]:
-    """How long one pass of ``component`` (e.g. ``orchestrator``) took."""
-    return emit({TICK_DURATION: seconds}, {COMPONENT_DIMENSION: component}, now=now, stream=stream)

@@ -9,8 +9,8 @@ import sys
 
 from sosw_core.errors import SoswError
 
-# Command modules, each with ``register(subparsers)``; a module that is not there yet is
-# simply not offered (the list is the single place to add one).
+# Command modules, each with ``register(subparsers)``, in the order --help lists them (the
+# list is the single place to add one).
 COMMAND_MODULES = (
     "sosw_core.cli.tables",
     "sosw_core.cli.demo",
@@ -35,13 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

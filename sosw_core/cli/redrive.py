@@ -6,12 +6,12 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from sosw_core.adapters.dynamodb import open_store
 from sosw_core.cli.render import table
 from sosw_core.cli.target import add_target_arguments, config_from_args
 from sosw_core.clock import SystemClock, iso
 from sosw_core.domain.outcomes import Outcome
 from sosw_core.domain.task import TaskState
+from sosw_core.wiring import build_store
 
 
 def _when(text: str) -> float:
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = open_store(config_from_args(args))
+    store = build_store(config_from_args(args))
     dead = [t for t in store.queries.closed(args.labourer, since=args.since, until=args.until,
                                             state=TaskState.DEAD)
             if args.error_type is None or t.error_type == args.error_type]

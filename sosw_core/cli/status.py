@@ -11,13 +11,14 @@ import argparse
 import time
 from collections.abc import Callable
 
-from sosw_core.adapters.dynamodb import TaskQueries, open_store
+from sosw_core.adapters.dynamodb import TaskQueries
 from sosw_core.cli.render import age, dump_json, table
 from sosw_core.cli.target import add_target_arguments, config_from_args
 from sosw_core.clock import SystemClock
 from sosw_core.config.model import SoswConfig
 from sosw_core.domain.health import HEALTHY, labourer_status
 from sosw_core.domain.task import TaskState
+from sosw_core.wiring import build_store
 
 HEADERS = ("labourer", "queued", "running", "retrying", "completed", "dead", "oldest queued", "health")
 LOCAL_HEALTH = "n/a (local)"
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if not labourer_ids:
         print("no labourers configured: pass --labourer NAME or a --config folder with labourers")
         return 2
-    queries = open_store(config).queries
+    queries = build_store(config).queries
     clock = SystemClock()
     while True:
         now = clock.now()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from pathlib import Path
 
-from sosw_core.config.model import DynamoDBConfig, SoswConfig, TablesConfig
+from sosw_core.config.loader import load_config
+from sosw_core.config.model import SoswConfig, TablesConfig
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,11 +44,5 @@ def config_from_args(args: argparse.Namespace, component: str = "cli") -> SoswCo
 
 
 def _load(component: str, config_dir: str | None) -> SoswConfig:
-    try:
-        from sosw_core.config.loader import load_config
-    except ModuleNotFoundError:
-        return SoswConfig(dynamodb=DynamoDBConfig())
-    from pathlib import Path
-
     # without --config: load_config's own order ($SOSW_CONFIG_DIR, then ./config)
     return load_config(component, config_dir=Path(config_dir) if config_dir else None)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from sosw_core.adapters.dynamodb import open_store
 from sosw_core.cli.render import dump_json, table
 from sosw_core.cli.target import add_target_arguments, config_from_args
 from sosw_core.clock import iso
 from sosw_core.domain.task import Task, TaskState
+from sosw_core.wiring import build_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def task_dict(task: Task) -> dict:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    store = open_store(config_from_args(args))
+    store = build_store(config_from_args(args))
     state = TaskState(args.state) if args.state else None
     tasks = store.queries.list_tasks(args.labourer, state, limit=args.limit)
     if args.json:
@@ -54,7 +54,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    task = open_store(config_from_args(args)).tasks.get(args.task_id)
+    task = build_store(config_from_args(args)).tasks.get(args.task_id)
     data = task_dict(task)
     if args.json:
         dump_json(data)

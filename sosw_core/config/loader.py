@@ -31,7 +31,6 @@ Environment variables (an empty value counts as unset):
 ``SOSW_DYNAMODB_ENDPOINT``          ``dynamodb.endpoint_url`` (DynamoDB Local)
 ``SOSW_DYNAMODB_REGION``            ``dynamodb.region``
 ``SOSW_ALERTS_TOPIC_ARN``           ``alerts_topic_arn``
-``SOSW_WORKER_ASSISTANT_FUNCTION``  ``worker_assistant_function``
 ``SOSW_SCHEDULER_FUNCTION``         ``scheduler_function``
 ==================================  ===============================================
 
@@ -68,7 +67,6 @@ ENV_VARIABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("SOSW_DYNAMODB_ENDPOINT", ("dynamodb", "endpoint_url")),
     ("SOSW_DYNAMODB_REGION", ("dynamodb", "region")),
     ("SOSW_ALERTS_TOPIC_ARN", ("alerts_topic_arn",)),
-    ("SOSW_WORKER_ASSISTANT_FUNCTION", ("worker_assistant_function",)),
     ("SOSW_SCHEDULER_FUNCTION", ("scheduler_function",)),
 )
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sosw_core.errors import UnknownLabourer
+from sosw_core.domain.limits import MAX_PAYLOAD_BYTES
+from sosw_core.errors import ConfigError, UnknownLabourer
 
 
 class Comparison(StrEnum):
@@ -113,7 +114,15 @@ class ScavengerConfig:
 class SchedulerConfig:
     job_schema_variants: tuple[tuple[str, tuple[str, ...]], ...] = (("default", ()),)
     time_margin_seconds: float = 30.0  # hand over to a continuation when less time is left
-    max_payload_bytes: int = 256 * 1024
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES  # a deployment may set a lower limit, never a higher one
+
+    def __post_init__(self) -> None:
+        # The one rule also checked here, for configs built in Python: a task over the hard limit
+        # would be refused by NewTask half-way through an ingestion, after pages were written.
+        if not 1 <= self.max_payload_bytes <= MAX_PAYLOAD_BYTES:
+            raise ConfigError("scheduler.max_payload_bytes",
+                              f"must be 1..{MAX_PAYLOAD_BYTES} (a task's payload can never be larger), "
+                              f"got {self.max_payload_bytes}")
 
     def chunkable_attrs(self, variant: str | None) -> tuple[str, ...] | None:
         wanted = variant or "default"
@@ -133,7 +142,6 @@ class SoswConfig:
     scavenger: ScavengerConfig = field(default_factory=ScavengerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     alerts_topic_arn: str | None = None
-    worker_assistant_function: str = "sosw_worker_assistant"
     scheduler_function: str = "sosw_scheduler"
 
     def labourer(self, labourer_id: str) -> LabourerConfig:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
 from typing import Any, Protocol
 
@@ -252,16 +252,21 @@ class Obj:
 
     Unknown keys are errors; keys left out take the dataclass default; a field without a
     default is required. ``check`` runs on the built object (rules across its fields).
+    ``removed`` maps keys an earlier version accepted to what to do instead: such a key is an
+    error that says so, rather than a plain "unknown key".
     """
 
     cls: type
     readers: Mapping[str, Reader]
     check: Check | None = None
+    removed: Mapping[str, str] = field(default_factory=dict)
 
     def read(self, value: Any, at: At) -> Any:
         if not isinstance(value, Mapping):
             raise at.error(f"expected an object, got {describe(value)}")
         for key in value:
+            if key in self.removed:
+                raise at.child(str(key)).error(f"no longer a setting: {self.removed[key]}")
             if key not in self.readers:
                 known = ", ".join(self.readers)
                 raise at.child(str(key)).error(f"unknown key; known keys here: {known}")

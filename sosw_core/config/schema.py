@@ -19,7 +19,9 @@ order written). Rules, checked wherever a value comes from:
 * orchestrator: ``status_coefficients`` exactly 5 numbers in [0, 1], non-decreasing;
   ``tick_seconds`` > 0; ``stop_margin_seconds`` >= 0;
 * retention days null or > 0; scavenger ``batch_limit`` >= 1; scheduler margins >= 0,
-  ``max_payload_bytes`` >= 1; ``dynamodb.endpoint_url`` null or an http(s) URL.
+  ``max_payload_bytes`` 1 .. ``MAX_PAYLOAD_BYTES`` (262,144: a task's payload can never be
+  larger, :mod:`sosw_core.domain.limits`); ``dynamodb.endpoint_url`` null or an http(s) URL;
+* keys that were removed (:data:`REMOVED_KEYS`) are errors that say what to do instead.
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ from sosw_core.config.readers import (
     StatusKey,
     Text,
 )
+from sosw_core.domain.limits import MAX_PAYLOAD_BYTES
+
+# Keys of the top level that sosw-core once read, and what replaces them (loading a config that
+# still sets one is an error naming the key: its value was never used, so silently accepting it
+# would hide that).
+REMOVED_KEYS = {
+    "worker_assistant_function": "remove it; a worker finds the WorkerAssistant through the "
+                                 "SOSW_WORKER_ASSISTANT_FUNCTION variable of its own environment, "
+                                 "and the essentials never read this key",
+}
 
 LABOURER_ID_PATTERN = r"[A-Za-z0-9_.-]+"
 TABLE_NAME_PATTERN = r"[a-zA-Z0-9_.-]+"
@@ -158,12 +170,11 @@ SOSW_CONFIG = Obj(SoswConfig, {
     "scheduler": Obj(SchedulerConfig, {
         "job_schema_variants": PairsOf(NON_EMPTY, ListOf(NON_EMPTY)),
         "time_margin_seconds": Number(minimum=0),
-        "max_payload_bytes": Int(minimum=1),
+        "max_payload_bytes": Int(minimum=1, maximum=MAX_PAYLOAD_BYTES),
     }),
     "alerts_topic_arn": Nullable(NON_EMPTY),
-    "worker_assistant_function": NON_EMPTY,
     "scheduler_function": NON_EMPTY,
-})
+}, removed=REMOVED_KEYS)
 
 
 def parse_document(document: Any, origin: Callable[[KeyPath], str | None]) -> SoswConfig:

@@ -56,10 +56,6 @@ class Artifact:
     sha256: str
     size: int
 
-    @property
-    def short_hash(self) -> str:
-        return self.sha256[:16]
-
 
 @dataclass(frozen=True)
 class Package:

@@ -1,46 +1,59 @@
-"""Chunking a job into task payloads by the sosw 0.7 job format, lazily.
+"""Chunking a job into task payloads as sosw 0.7.51 did, lazily.
 
 The levels are the variant's ``chunkable_attrs``: singular names (``section, store, product``);
-a job writes each level as ``sections`` or ``section``. At each level of each dict:
+a job writes each level as ``sections`` or ``section``. The rules below are sosw 0.7.51's,
+observed by running it (``tests/differential``); where we depart from it, the reason is given
+and ``docs/migrating-from-sosw.md`` lists what a user sees.
 
-- **Values.** A dict ``{name: subdata-or-null}`` (subdata is a dict holding the next level and
-  custom keys), a flat list of strings/numbers, or one string/number.
-- **Needs chunking** when ``isolate_<plural>`` (or ``isolate_<singular>``) is truthy or
-  ``max_<plural>_per_batch`` is set, here or in any dict above (a flag set higher up wins), or
-  when any subdata of this level needs chunking at the next level (isolation propagates up).
-- **Chunked**: a flat list, one value or a dict of nulls gives one task per value, or per
-  batch of ``max_<plural>_per_batch`` (the nearest setting wins); any other dict gives one task
-  per name, going down into its subdata. The value sits as a list under the plural key. Where
-  isolation is requested but the value cannot be split (a list holding objects or lists, a
-  subdata that is not an object or null) the job is invalid.
-- **Not chunked**: the first level passes the whole job through raw. Deeper, a flat list or a
-  dict of nulls becomes a list under the plural key, a dict with one key becomes a one-element
-  list holding it (as sosw 0.7 did), anything else stays raw under the key the job used.
-- **Payloads.** A task holds the keys of the job and of every subdata above it (a lower one
-  wins), so custom keys and the ``isolate_*`` / ``max_*_per_batch`` flags travel as in sosw
-  0.7. An empty level value (null, ``{}``, ``[]``, ``""``) is dropped. A level that needs
-  chunking but has no values gives one task without it (sosw 0.7 gave none).
-- **Dates first.** ``period`` becomes ``date_list`` (see :mod:`.periods`), one task per date
-  when ``isolate_days`` is truthy; both keys are removed. Then the levels, per date.
+- **Needs chunking.** A level of a dict needs chunking when a flag of the level
+  (``isolate_<name>``, ``max_<name>_per_batch`` with the singular or plural name, any truthy
+  value) is set in the dict or comes from above (flags from above win over the dict's own), or
+  when some subdata of the level needs its next level chunked. Looking for that, every value
+  of a level that has a level below must be an object (sosw 0.7 crashed on anything else: such
+  jobs are refused).
+- **The first level.** When it needs no chunking the whole job is one task, raw: ``period``
+  is not expanded (the ``clean`` payload style expands it and treats the first level like the
+  others).
+- **Chunked.** ``period`` becomes ``date_list`` first (one task per date with a truthy
+  ``isolate_days``; both keys removed). Then at a chunked level, a dict of nulls or a flat list
+  (or one value) gives one task per value, or per batch of ``max_<plural>_per_batch`` (the
+  dict's own, else the one from above); an object of subdata gives one task per name, going
+  down into the subdata. The chosen values sit as a list under the plural key. A falsy value
+  (``0``, ``""``, ``[]``, ``{}``, null) gives no task, as in sosw 0.7.
+- **Not chunked** (below the first level): a flat list, a dict of nulls or a dict with one key
+  becomes a list under the plural key; anything else stays raw under its key, moved last. The
+  dict's other keys stay beside it (sosw 0.7 dropped them when the value became a list: fixed).
+- **Keys travel.** A task holds the keys of the job and of every subdata above it, lower ones
+  winning, flags included.
+- **Singular keys.** sosw 0.7 made the tasks of a level written with its singular key twice
+  (once more with the raw singular key beside): we make them once. A level written with both
+  keys is refused (sosw 0.7's result depended on the process's hash seed).
+- **Batch sizes** are read with Python's ``int()`` as sosw 0.7 did (``"2"``, ``2.9`` and
+  ``true`` are sizes); one that is not a number is refused; zero or less is refused when it is
+  used (sosw 0.7 crashed on zero and silently made no task for a negative size).
+  ``1000000`` was sosw 0.7's "not set": a chunked level with that size is split one by one.
 
-Payloads share nested values with the job; treat them as read-only.
+Then :mod:`.task_payload` turns each task into the payload a worker receives. Payloads share
+nested values with the job; treat them as read-only.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sosw_core.domain.job import Job, Variants, chunkable_attrs_for, parse_job
+from sosw_core.domain.job import Job, PayloadStyle, Variants, chunkable_attrs_for, parse_job
 from sosw_core.domain.periods import DEFAULT_PERIODS, PeriodRegistry
+from sosw_core.domain.task_payload import finish
 from sosw_core.errors import ConfigError, InvalidJob
 
-_DIGITS = re.compile(r"[0-9]+")
-_SCALAR = (str, int, float)  # bool is an int: accepted, as sosw 0.7 did
 DATE_KEYS = ("period", "isolate_days")
+UNSET_BATCH = 1_000_000  # sosw 0.7's default batch size: the same number in a job meant "not set"
+_FLAG = re.compile(r"isolate_\w*|max_\w*_per_batch")  # matched at the start of a key, as sosw 0.7 did
+_SCALAR = (str, int, float)  # bool is an int: a value, as in sosw 0.7
 
 
 def plural(attr: str) -> str:
@@ -49,40 +62,28 @@ def plural(attr: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Level:
-    singular: str
+class _Rules:
+    levels: tuple[str, ...]
+    style: PayloadStyle
 
-    @property
-    def plural(self) -> str:
-        return plural(self.singular)
-
-    @property
-    def isolate_keys(self) -> tuple[str, str]:
-        return f"isolate_{self.plural}", f"isolate_{self.singular}"
-
-    @property
-    def batch_keys(self) -> tuple[str, str]:
-        return f"max_{self.plural}_per_batch", f"max_{self.singular}_per_batch"
+    def after(self, name: str) -> str | None:
+        """The level below the one written ``name`` (singular, plural or with more s's)."""
+        stem = name.rstrip("s")
+        if stem not in self.levels:
+            return None
+        index = self.levels.index(stem) + 1
+        return self.levels[index] if index < len(self.levels) else None
 
 
-@dataclass(frozen=True)
-class _Scope:
-    """What a dict inherits from the dicts above it."""
-
-    flags: Mapping[str, Any] = field(default_factory=dict)  # isolate/max of the levels; upper wins
-    sizes: Mapping[str, int] = field(default_factory=dict)  # max_*_per_batch; nearest wins
-
-
-def _levels(chunkable_attrs: Sequence[str]) -> tuple[_Level, ...]:
+def _levels(chunkable_attrs: Sequence[str]) -> tuple[str, ...]:
     if isinstance(chunkable_attrs, str):
         raise ConfigError("chunkable_attrs", "must be a list of level names, not one string")
-    levels = tuple(_Level(attr) for attr in chunkable_attrs)
-    for level in levels:
-        name = level.singular
+    levels = tuple(chunkable_attrs)
+    for name in levels:
         if not isinstance(name, str) or not name or name.endswith("s"):
             raise ConfigError("chunkable_attrs", f"{name!r} must be a singular name not ending in 's' "
                                                  "(a job may write it with an 's' added)")
-    if len({level.singular for level in levels}) != len(levels):
+    if len(set(levels)) != len(levels):
         raise ConfigError("chunkable_attrs", f"names a level twice: {list(chunkable_attrs)}")
     return levels
 
@@ -91,95 +92,71 @@ def _join(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-def _batch_size(value: Any, path: str) -> int:
-    """A positive integer, or a string of digits (sosw 0.7 applied ``int()``)."""
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
-        try:
-            value = int(value)
-        except ValueError:  # more digits than Python converts (4300 by default)
-            raise InvalidJob(path, f"must be a positive integer (got {len(value)} digits)") from None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidJob(path, f"must be a positive integer (got {_shown(value)})")
-    return value
+def _forms(name: str) -> list[str]:
+    """The keys a level written ``name`` is looked up under, as sosw 0.7 did."""
+    forms = [name, name.rstrip("s"), f"{name}s"]
+    return [form for position, form in enumerate(forms) if form not in forms[:position]]
 
 
-def _shown(value: Any, limit: int = 80) -> str:
-    """``repr(value)``, cut to ``limit`` characters for an error message."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _enter(levels: Sequence[_Level], data: dict, scope: _Scope, path: str) -> _Scope:
-    """The scope of ``data``: its own flags under those from above; its batch sizes checked."""
-    flags: dict[str, Any] = {}
-    sizes: dict[str, int] = {}
-    for level in levels:
-        for key in level.isolate_keys:
-            if key in data:
-                flags[key] = data[key]
-        for key in level.batch_keys:
-            if key in data:
-                flags[key] = sizes[key] = _batch_size(data[key], _join(path, key))
-    if not flags:
-        return scope
-    return _Scope({**flags, **scope.flags}, {**scope.sizes, **sizes})
-
-
-def _find(data: dict, level: _Level, path: str) -> tuple[str, Any] | None:
-    """The key the job used for ``level`` in ``data``, and its value."""
-    present = [key for key in (level.plural, level.singular) if key in data]
-    if len(present) > 1:
-        raise InvalidJob(_join(path, level.plural), f"give either {level.singular!r} or {level.plural!r}, not both")
-    return (present[0], data[present[0]]) if present else None
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | tuple | dict) and not value)
-
-
-def _subdicts(value: Any, path: str) -> Iterator[tuple[dict, str]]:
-    """Every subdata dict of a level's value, with its path (dicts inside lists included)."""
-    if isinstance(value, dict):
-        for name, subdata in value.items():
-            if isinstance(subdata, dict):
-                yield subdata, _join(path, name)
-    elif isinstance(value, list | tuple):
-        for position, item in enumerate(value):
-            if isinstance(item, dict):
-                yield from _subdicts(item, f"{path}[{position}]")
-
-
-def _needs_chunking(levels: Sequence[_Level], index: int, data: dict, scope: _Scope, path: str) -> bool:
-    """Is ``levels[index]`` of ``data`` to be split? ``scope`` is already entered for ``data``."""
-    level = levels[index]
-    if any(scope.flags.get(key) for key in (*level.isolate_keys, *level.batch_keys)):
+def _needs_chunking(rules: _Rules, name: str, data: dict, path: str) -> bool:
+    """Does the level written ``name`` of ``data`` (a dict with the flags from above merged
+    over it) need chunking?"""
+    forms = _forms(name)
+    if any(data.get(f"isolate_{form}") or data.get(f"max_{form}_per_batch") for form in forms):
         return True
-    found = _find(data, level, path)
-    if index + 1 >= len(levels) or found is None:
+    below = rules.after(name)
+    if below is None:
         return False
-    key_path = _join(path, found[0])
-    return any(_needs_chunking(levels, index + 1, subdata, _enter(levels, subdata, scope, sub_path), sub_path)
-               for subdata, sub_path in _subdicts(found[1], key_path))
+    flags = {key: value for key, value in data.items() if _FLAG.match(key)}
+    for form in forms:
+        value = data.get(form) or data.get(form.rstrip("s"))
+        if not value:
+            continue
+        key_path = _join(path, form if form in data else form.rstrip("s"))
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if not isinstance(item, dict):
+                raise InvalidJob(key_path, f"must be an object {{name: subdata}}: the level has {below!r} "
+                                           f"below it (sosw 0.7 crashed on {type(item).__name__} here)")
+            for sub_name, subdata in item.items():
+                if isinstance(subdata, dict) and _needs_chunking(rules, below, {**subdata, **flags},
+                                                                 _join(key_path, sub_name)):
+                    return True
+    return False
 
 
-def _split_names(value: Any, path: str) -> list | None:
-    """The values of a level to split one by one, or None when it is a dict to go into."""
-    if isinstance(value, dict):
-        return list(value) if all(sub is None for sub in value.values()) else None
-    if isinstance(value, list | tuple):
-        if any(isinstance(item, dict | list | tuple) for item in value):
-            raise InvalidJob(path, "cannot be split: a list holding objects or lists; use an object "
-                                   "{name: subdata} or a flat list of strings and numbers")
-        if not all(isinstance(item, _SCALAR) for item in value):
-            raise InvalidJob(path, "cannot be split: the list must hold only strings and numbers")
-        return list(value)
-    if isinstance(value, _SCALAR):
-        return [value]
-    raise InvalidJob(path, f"cannot be split: {type(value).__name__} is not an object, a list or a value")
+def _level_key(data: dict, level: str, path: str) -> str | None:
+    """The key the job used for ``level`` in ``data``."""
+    present = [key for key in (plural(level), level) if key in data]
+    if len(present) > 1:
+        raise InvalidJob(_join(path, plural(level)), f"give either {level!r} or {plural(level)!r}, not both")
+    return present[0] if present else None
 
 
-def _kept_as_list(value: Any) -> list | None:
-    """A deeper level that is not split, as a list under the plural key; None keeps it raw."""
+def _batch_size(job: dict, skeleton: dict, level: str, path: str) -> tuple[int | None, str]:
+    """``max_<plural>_per_batch`` of the dict, else from above, read with ``int()``; None: unset."""
+    key = f"max_{plural(level)}_per_batch"
+    if key in job:
+        where, value = _join(path, key), job[key]
+    elif key in skeleton:
+        where, value = key, skeleton[key]
+    else:
+        return None, key
+    try:
+        return int(value), where
+    except (TypeError, ValueError, OverflowError):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+        raise InvalidJob(where, f"must be an integer (got {shown})") from None
+
+
+def _batches(task: dict, level: str, values: list, size: int, where: str) -> Iterator[dict]:
+    if size < 1:
+        raise InvalidJob(where, f"must be a positive integer (got {size})")
+    for start in range(0, len(values), size):
+        yield {**task, plural(level): values[start:start + size]}
+
+
+def _flat(value: Any) -> list | None:
+    """A level's value as a list of values when it is one (sosw 0.7's rule), else None."""
     if isinstance(value, list | tuple):
         return list(value) if all(isinstance(item, _SCALAR) for item in value) else None
     if isinstance(value, dict):
@@ -189,151 +166,127 @@ def _kept_as_list(value: Any) -> list | None:
     return None
 
 
-def _without(data: dict, key: str) -> dict:
-    return {k: v for k, v in data.items() if k != key}
-
-
-def _subdata(name: Any, subdata: Any, path: str) -> dict | None:
-    if subdata is None or isinstance(subdata, dict):
-        return subdata
-    raise InvalidJob(_join(path, name), f"must be an object or null to be split, not {type(subdata).__name__}")
-
-
-def _batch(scope: _Scope, level: _Level) -> int:
-    return scope.sizes.get(level.batch_keys[0]) or scope.sizes.get(level.batch_keys[1]) or 1
-
-
-def _as_is(level: _Level, data: dict, found: tuple[str, Any] | None, top: bool) -> dict:
-    """``data`` where ``level`` is not split: raw at the top, else the deeper-level rules."""
-    if top or found is None:
-        return data
-    key, value = found
-    if _is_empty(value):
-        return _without(data, key)
-    kept = _kept_as_list(value)
-    return data if kept is None else {**_without(data, key), level.plural: kept}
-
-
-def _walk(levels: Sequence[_Level], index: int, data: dict, skeleton: dict, scope: _Scope,
-          path: str) -> Iterator[dict[str, Any]]:
-    """The payloads of ``data`` at ``levels[index]``, below the task keys ``skeleton``."""
-    if index >= len(levels):
-        yield {**skeleton, **data}
+def _chunk(rules: _Rules, index: int, job: dict, skeleton: dict, path: str) -> Iterator[dict]:
+    """The tasks of ``job`` (a dict at ``levels[index]``) below the task keys ``skeleton``."""
+    level = rules.levels[index]
+    size, size_path = _batch_size(job, skeleton, level, path)
+    key = _level_key(job, level, path)
+    if not _needs_chunking(rules, plural(level), {**job, **skeleton}, path):
+        yield from _kept(level, job, skeleton, key, size, size_path)
         return
-    level, found = levels[index], _find(data, levels[index], path)
-    if not _needs_chunking(levels, index, data, scope, path):
-        yield {**skeleton, **_as_is(level, data, found, index == 0)}
+    if key is None or not job[key]:
+        return  # a falsy value: no task, as in sosw 0.7
+    value, key_path = job[key], _join(path, key)
+    task = {**skeleton, **{name: sub for name, sub in job.items() if name != key}}
+    size = 1 if size is None or size == UNSET_BATCH else size
+    items = value if isinstance(value, list | tuple) else [value]
+    if not all(isinstance(item, dict) for item in items):
+        values = _flat(items)
+        if values is None:
+            raise InvalidJob(key_path, "cannot be split: use an object {name: subdata}, or strings and numbers")
+        yield from _batches(task, level, values, size, size_path)
         return
-    if found is None or _is_empty(found[1]):
-        yield {**skeleton, **(data if found is None else _without(data, found[0]))}
+    for item in items:
+        if all(sub is None for sub in item.values()):
+            yield from _batches(task, level, list(item), size, size_path)
+            continue
+        for name, subdata in item.items():
+            named, sub_path = {**task, plural(level): [name]}, _join(key_path, name)
+            if subdata is None:
+                yield named
+            elif not isinstance(subdata, dict):
+                raise InvalidJob(sub_path, f"must be an object or null to be split, not {type(subdata).__name__}")
+            elif index + 1 == len(rules.levels):
+                yield {**named, **subdata}
+            else:
+                yield from _chunk(rules, index + 1, subdata, named, sub_path)
+
+
+def _kept(level: str, job: dict, skeleton: dict, key: str | None, size: int | None,
+          size_path: str) -> Iterator[dict]:
+    """A level that is not chunked: one task (or one per batch, when a size applies)."""
+    rest = dict(job)
+    if key is not None:
+        value = rest.pop(key)
+        if value:
+            values = _flat(value)
+            if values is not None:
+                yield from _batches({**skeleton, **rest}, level, values, UNSET_BATCH if size is None else size,
+                                    size_path)
+                return
+            rest[key] = value  # kept raw, moved last as in sosw 0.7
+    yield {**skeleton, **rest}
+
+
+def _dated(body: dict, today: date | None, periods: PeriodRegistry, style: PayloadStyle) -> Iterator[dict]:
+    """``period`` → ``date_list``; without ``today`` the period is only checked."""
+    rest = {key: value for key, value in body.items() if key not in DATE_KEYS}
+    period, isolate = body.get("period"), body.get("isolate_days")
+    if not period:
+        yield rest
         return
-    key, value = found
-    key_path, rest = _join(path, key), {**skeleton, **_without(data, key)}
-    names = _split_names(value, key_path)
-    if names is not None:
-        size = _batch(scope, level)
-        for start in range(0, len(names), size):
-            yield {**rest, level.plural: names[start:start + size]}
-        return
-    for name, raw in value.items():
-        task, subdata = {**rest, level.plural: [name]}, _subdata(name, raw, key_path)
-        if subdata is None:
-            yield task
-        elif index + 1 == len(levels):
-            yield {**task, **subdata}
-        else:
-            sub_path = _join(key_path, name)
-            yield from _walk(levels, index + 1, subdata, task, _enter(levels, subdata, scope, sub_path), sub_path)
-
-
-def _count(levels: Sequence[_Level], index: int, data: dict, scope: _Scope, path: str) -> int:
-    """How many payloads :func:`_walk` yields for ``data``: the same checks, no payloads built."""
-    if index >= len(levels) or not _needs_chunking(levels, index, data, scope, path):
-        return 1
-    found = _find(data, levels[index], path)
-    if found is None or _is_empty(found[1]):
-        return 1
-    key_path = _join(path, found[0])
-    names = _split_names(found[1], key_path)
-    if names is not None:
-        return -(-len(names) // _batch(scope, levels[index]))
-    total = 0
-    for name, raw in found[1].items():
-        subdata = _subdata(name, raw, key_path)
-        if subdata is None or index + 1 == len(levels):
-            total += 1
-        else:
-            sub_path = _join(key_path, name)
-            total += _count(levels, index + 1, subdata, _enter(levels, subdata, scope, sub_path), sub_path)
-    return total
-
-
-def _body(job: Job) -> dict[str, Any]:
-    if not isinstance(job, Job) or not isinstance(job.body, dict):
-        raise InvalidJob("job", "must be a parsed Job whose body is an object")
-    return job.body
-
-
-def _date_groups(body: dict, today: date | None, periods: PeriodRegistry) -> list[list[str] | None]:
-    """The ``date_list`` of each group of tasks ([None]: no period). Without ``today``, the
-    period is only checked against the patterns, and counted as one group."""
-    period = body.get("period")
-    if _is_empty(period):
-        return [None]
+    sosw07 = style is PayloadStyle.SOSW07
     if today is None:
-        periods.check(period)
-        return [None]
-    dates = periods.expand(period, today)
-    return [[day] for day in dates] if body.get("isolate_days") else [dates]
+        periods.check(period, prefix=sosw07)
+        yield rest
+        return
+    dates = periods.expand(period, today, prefix=sosw07, allow_empty=sosw07 and not isolate)
+    if isolate:
+        for day in dates:
+            yield {**rest, "date_list": [day]}
+    else:
+        yield {**rest, "date_list": dates}
 
 
-def _checked_count(job: Job, chunkable_attrs: Sequence[str], today: date | None,
-                   periods: PeriodRegistry) -> int:
-    levels, body = _levels(chunkable_attrs), _body(job)
-    groups = _date_groups(body, today, periods)
-    rest = {k: v for k, v in body.items() if k not in DATE_KEYS}
-    return len(groups) * _count(levels, 0, rest, _enter(levels, rest, _Scope(), ""), "")
+def _tasks(job: Job, rules: _Rules, today: date | None, periods: PeriodRegistry) -> Iterator[dict[str, Any]]:
+    """The payloads of the job."""
+    body = job.body
+    if not isinstance(body, dict):
+        raise InvalidJob("job", "must be a parsed Job whose body is an object")
+    style = rules.style
+    if style is PayloadStyle.CLEAN:
+        body = {key: value for key, value in body.items() if key != "job_schema_name"}
+    elif not rules.levels or not _needs_chunking(rules, plural(rules.levels[0]), body, ""):
+        yield finish(body, job.labourer_id, raw=True, style=style)
+        return
+    for dated in _dated(body, today, periods, style):
+        rows = _chunk(rules, 0, dated, {}, "") if rules.levels else iter([dated])
+        for row in rows:
+            yield finish(row, job.labourer_id, raw=False, style=style)
+
+
+def _rules(job: Job, chunkable_attrs: Sequence[str], style: PayloadStyle | str | None) -> _Rules:
+    chosen = job.payload_style or (PayloadStyle(style) if style is not None else PayloadStyle.SOSW07)
+    return _Rules(_levels(chunkable_attrs), chosen)
 
 
 def validate(job: Job, chunkable_attrs: Sequence[str], today: date | None = None,
-             periods: PeriodRegistry = DEFAULT_PERIODS) -> None:
-    """Check the whole job without building payloads; InvalidJob names the path and the rule.
+             periods: PeriodRegistry = DEFAULT_PERIODS, *, style: PayloadStyle | str | None = None) -> int:
+    """Check the whole job by planning every payload; returns how many there are. InvalidJob
+    names the path and the rule. Without ``today`` the period is checked but not expanded.
 
-    Without ``today`` the period is checked against the patterns but not expanded.
+    ``style`` applies unless the job chose its own (``sosw_core.payload_style``).
     """
-    _checked_count(job, chunkable_attrs, today, periods)
-
-
-def count_tasks(job: Job, chunkable_attrs: Sequence[str], today: date,
-                periods: PeriodRegistry = DEFAULT_PERIODS) -> int:
-    """The number of tasks of the job (validating it), computed without building payloads."""
-    return _checked_count(job, chunkable_attrs, today, periods)
-
-
-def _payloads(job: Job, levels: tuple[_Level, ...], today: date,
-              periods: PeriodRegistry) -> Iterator[dict[str, Any]]:
-    body = _body(job)
-    rest = {k: v for k, v in body.items() if k not in DATE_KEYS}
-    scope = _enter(levels, rest, _Scope(), "")
-    for dates in _date_groups(body, today, periods):
-        dated = rest if dates is None else {**rest, "date_list": dates}
-        yield from _walk(levels, 0, dated, {}, scope, "")
+    if not isinstance(job, Job):
+        raise InvalidJob("job", "must be a parsed Job whose body is an object")
+    return sum(1 for _ in _tasks(job, _rules(job, chunkable_attrs, style), today, periods))
 
 
 def iter_task_payloads(job: Job, chunkable_attrs: Sequence[str], today: date,
-                       periods: PeriodRegistry = DEFAULT_PERIODS) -> Iterator[dict[str, Any]]:
-    """The job's task payloads as a lazy generator (one payload in memory at a time).
+                       periods: PeriodRegistry = DEFAULT_PERIODS, *,
+                       style: PayloadStyle | str | None = None) -> Iterator[dict[str, Any]]:
+    """The job's task payloads as a lazy generator (one payload in memory at a time), in the
+    order sosw 0.7.51 made them.
 
     The whole job is validated here, before the generator is returned, so an invalid job
     raises InvalidJob at the call and a consumer never half-writes its tasks.
     """
-    levels = _levels(chunkable_attrs)
-    validate(job, chunkable_attrs, today, periods)
-    return _payloads(job, levels, today, periods)
+    validate(job, chunkable_attrs, today, periods, style=style)
+    return _tasks(job, _rules(job, chunkable_attrs, style), today, periods)
 
 
-def plan(event: Any, variants: Variants, today: date,
-         periods: PeriodRegistry = DEFAULT_PERIODS) -> Iterator[dict[str, Any]]:
+def plan(event: Any, variants: Variants, today: date, periods: PeriodRegistry = DEFAULT_PERIODS, *,
+         style: PayloadStyle | str | None = None) -> Iterator[dict[str, Any]]:
     """Parse an event, pick its variant and return its payloads (validated, lazy)."""
     job = parse_job(event)
-    return iter_task_payloads(job, chunkable_attrs_for(job, variants), today, periods)
+    return iter_task_payloads(job, chunkable_attrs_for(job, variants), today, periods, style=style)

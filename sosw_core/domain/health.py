@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from sosw_core.config.model import Comparison, HealthMetric
 
@@ -55,22 +54,3 @@ def desired_invocations(max_simultaneous: int, status: int, coefficients: Sequen
     if not 0 <= status < len(coefficients):
         raise ValueError(f"status must be 0..{len(coefficients) - 1}, got {status}")
     return max(0, math.floor(max_simultaneous * coefficients[status]) - running)
-
-
-@dataclass(frozen=True)
-class HealthReport:
-    """A labourer's health in one tick, for structured logs and metrics."""
-
-    status: int
-    metrics: tuple[tuple[str, float | None, int], ...]  # (name, value, status)
-
-    @classmethod
-    def of(cls, metrics: Sequence[HealthMetric], values: Sequence[float | None]) -> HealthReport:
-        rows = tuple((m.name, v, metric_status(m, v)) for m, v in zip(metrics, values, strict=True))
-        return cls(status=min((s for _, _, s in rows), default=HEALTHY), metrics=rows)
-
-    def log_fields(self) -> dict[str, object]:
-        """``{"health_status": 3, "health_metrics": {"lag": {"value": 30.0, "status": 3}}}``."""
-        return {"health_status": self.status,
-                "health_metrics": {name: {"value": value, "status": status}
-                                   for name, value, status in self.metrics}}

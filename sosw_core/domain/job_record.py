@@ -13,6 +13,25 @@ class JobState(StrEnum):
     FAILED = "failed"  # stopped for good; ``error`` says why
 
 
+class IngestStatus(StrEnum):
+    """What one Scheduler invocation did with a job: the ``state`` of its result.
+
+    The first three end an invocation that held the job's lease; the others answer a job that
+    was already there (the result says ``duplicate``), under the job record's own state.
+    """
+
+    DONE = "done"  # every task is written (by this invocation, or before: a duplicate)
+    CONTINUED = "continued"  # out of time: handed over, a continuation was invoked
+    LEASE_LOST = "lease_lost"  # another invocation took the job over: this one stopped
+    INGESTING = "ingesting"  # a duplicate delivery while another invocation holds the lease
+    FAILED = "failed"  # a duplicate of a job that stopped for good (``error`` says why)
+
+    @classmethod
+    def of(cls, state: JobState) -> IngestStatus:
+        """A job record's state, as the status of a duplicate."""
+        return cls(state.value)
+
+
 @dataclass(frozen=True)
 class JobRecord:
     """A read-only snapshot of one job row (``job`` is None when a listing left it out)."""

@@ -16,7 +16,8 @@ Weeks run Sunday..Saturday, so on a Sunday ``last_week`` is the seven days that 
 yesterday (sosw 0.7 returned the week before that on Sundays).
 
 A pattern is a regular expression that must match the **whole** period string: ``todayX`` and
-``last_2_days_x`` are invalid (sosw 0.7 matched prefixes). Register your own with
+``last_2_days_x`` are invalid. sosw 0.7 matched prefixes; ``expand(..., prefix=True)`` does too
+(the ``sosw07`` payload style), trying whole matches first. Register your own with
 :meth:`PeriodRegistry.register`, either on a registry of your own (``default_periods()`` gives
 a fresh one with the built-ins) passed to the planner, or on the module-level
 :data:`DEFAULT_PERIODS`. The most recently registered pattern that matches wins, so a custom
@@ -88,35 +89,41 @@ class PeriodRegistry:
         clone._patterns = list(self._patterns)
         return clone
 
-    def _find(self, period: object) -> tuple[re.Match[str], Expander]:
+    def _find(self, period: object, prefix: bool = False) -> tuple[re.Match[str], Expander]:
         if not isinstance(period, str):
             raise InvalidJob("period", f"must be a string, not {type(period).__name__}")
         for pattern, expand in reversed(self._patterns):
             match = pattern.fullmatch(period)
             if match:
                 return match, expand
+        for pattern, expand in reversed(self._patterns) if prefix else ():
+            match = pattern.match(period)
+            if match:
+                return match, expand
         raise InvalidJob("period", f"unknown period {period!r}: use today, yesterday, last_X_days, "
                                    "X_days_back, previous_X_days, last_week or a registered pattern")
 
-    def check(self, period: object) -> None:
+    def check(self, period: object, *, prefix: bool = False) -> None:
         """InvalidJob unless ``period`` matches a registered pattern (no dates are computed)."""
-        self._find(period)
+        self._find(period, prefix)
 
-    def expand(self, period: object, today: date) -> list[str]:
+    def expand(self, period: object, today: date, *, prefix: bool = False, allow_empty: bool = False) -> list[str]:
         """The ISO dates of ``period`` as of ``today``, ascending and distinct.
 
-        InvalidJob names ``period`` when it matches no pattern or gives no dates.
+        InvalidJob names ``period`` when it matches no pattern or (unless ``allow_empty``: sosw
+        0.7 gave ``last_0_days`` an empty ``date_list``) gives no dates. ``prefix``: a pattern
+        may match the start of the period only, as in sosw 0.7.
         """
         if isinstance(today, datetime):
             today = today.date()
-        match, expand = self._find(period)
+        match, expand = self._find(period, prefix)
         try:
             days = list(expand(match, today))
         except (OverflowError, ValueError) as exc:  # before year 1, after 9999, or a 5,000-digit X
             shown = period if len(period) <= 40 else period[:39] + "…"
             raise InvalidJob("period", f"{shown!r} is out of range: {exc}"[:300]) from None
         dates = sorted({day.date() if isinstance(day, datetime) else day for day in days})
-        if not dates:
+        if not dates and not allow_empty:
             raise InvalidJob("period", f"{period!r} gives no dates")
         return [day.isoformat() for day in dates]
 

@@ -29,13 +29,11 @@ from enum import StrEnum
 from typing import Any
 
 from sosw_core.config.model import Backoff
+from sosw_core.domain.limits import MAX_PAYLOAD_BYTES as MAX_PAYLOAD_BYTES  # re-exported
+from sosw_core.domain.limits import MAX_REPORT_BYTES as MAX_REPORT_BYTES  # re-exported
 from sosw_core.errors import InvalidTask
 
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
-# DynamoDB items are at most 400 KB; a task's payload may use this much of it, the rest is
-# left for the event history, result and stats that the task gathers during its life.
-MAX_PAYLOAD_BYTES = 256 * 1024
-MAX_REPORT_BYTES = 64 * 1024
 
 
 class TaskState(StrEnum):
@@ -44,13 +42,6 @@ class TaskState(StrEnum):
     RETRYING = "retrying"  # failed or expired; queued again when its backoff has elapsed
     COMPLETED = "completed"  # final
     DEAD = "dead"  # final until redriven: used up its attempts
-
-    @property
-    def is_closed(self) -> bool:
-        return self in (TaskState.COMPLETED, TaskState.DEAD)
-
-
-OPEN_STATES = (TaskState.QUEUED, TaskState.INVOKED, TaskState.RETRYING)
 
 
 class EventKind(StrEnum):
@@ -140,14 +131,6 @@ def encode_payload(payload: dict[str, Any]) -> str:
         return json.dumps(payload, separators=(",", ":"), sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidTask("payload", f"must be JSON-serialisable: {exc}") from exc
-
-
-def check_report_size(name: str, value: dict[str, Any] | None) -> None:
-    if value is None:
-        return
-    size = len(json.dumps(value, default=str).encode())
-    if size > MAX_REPORT_BYTES:
-        raise InvalidTask(name, f"is {size} bytes; the limit is {MAX_REPORT_BYTES}")
 
 
 def queue_sort_key(*, created_at: float, task_id: str, due_at: float | None = None) -> str:

@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sosw_core.adapters.cloudwatch import StaticMetrics
-from sosw_core.adapters.dynamodb import create_tables, open_store
-from sosw_core.adapters.dynamodb.job_store import JobStore
+from sosw_core.adapters.dynamodb import create_tables
 from sosw_core.adapters.invokers.local import LocalInvoker
 from sosw_core.clock import SystemClock
 from sosw_core.config.model import (
@@ -34,7 +33,7 @@ from sosw_core.config.model import (
 from sosw_core.domain.task import TaskState
 from sosw_core.examples.demo_workers import Emails, Invoices, Thumbnails, email_outcome
 from sosw_core.local.runtime import LocalRuntime
-from sosw_core.services.ingest import Ingestor
+from sosw_core.wiring import build_scheduler, build_store
 
 DOWNSTREAM = HealthMetric(name="downstream_latency_ms", namespace="Demo", metric_name="Latency",
                           comparison=Comparison.LE, feelings=((2, 900.0), (3, 500.0), (4, 250.0)))
@@ -68,7 +67,7 @@ class DemoResult:
 
 def demo_config(options: DemoOptions) -> SoswConfig:
     suffix = uuid.uuid4().hex[:8]
-    lease = max(5.0, options.tick_seconds * 5)
+    lease = max(5, math.ceil(options.tick_seconds * 5))
     backoff = Backoff(base_seconds=options.tick_seconds, factor=2, cap_seconds=options.tick_seconds * 4,
                       jitter=0.5)
     return SoswConfig(
@@ -138,7 +137,7 @@ class Demo:
 
     def run(self) -> DemoResult:
         self.config = config = demo_config(self.options)
-        store = open_store(config)
+        store = build_store(config)
         create_tables(store.models)
         clock = SystemClock()
         started = clock.now()
@@ -148,8 +147,7 @@ class Demo:
             config, store, {"thumbnails": Thumbnails(), "invoices": Invoices(), "emails": Emails()},
             metrics=StaticMetrics(downstream_latency(started, span)),
             tick_seconds=self.options.tick_seconds, sweep_seconds=self.options.tick_seconds)
-        ingestor = Ingestor(config, JobStore(store.models, endpoint=config.dynamodb.endpoint_url),
-                            store.batch, LocalInvoker({}), clock)
+        ingestor = build_scheduler(config, store, invoker=LocalInvoker({}), clock=clock)
         runtime.start()
         try:
             total = 0
@@ -172,7 +170,7 @@ class Demo:
             time.sleep(min(1.0, self.options.tick_seconds))
 
     def _result(self, runtime, store, config, total, dead_expected, seconds) -> DemoResult:
-        states = Counter()
+        states: Counter[str] = Counter()
         per_labourer: dict[str, Counter] = {lab.id: Counter() for lab in config.labourers}
         for row in store.models.task.scan(attributes_to_get=["task_id", "state", "labourer_id"]):
             states[row.state] += 1

@@ -22,11 +22,8 @@ from sosw_core.adapters.invokers.local import LocalInvoker
 from sosw_core.adapters.notifiers.local import MemoryNotifier
 from sosw_core.clock import Clock, SystemClock
 from sosw_core.config.model import SoswConfig
-from sosw_core.services.assistant import WorkerAssistant
-from sosw_core.services.handoff import HandOff
-from sosw_core.services.orchestrator import Orchestrator
-from sosw_core.services.scavenger import Scavenger
 from sosw_core.services.worker import DirectReporter, Worker
+from sosw_core.wiring import build_assistant, build_orchestrator, build_scavenger
 
 logger = logging.getLogger(__name__)
 
@@ -74,18 +71,20 @@ class LocalRuntime:
         # worker's context runs out exactly when its lease does (``deadline_at`` in its event).
         self.invoker = LocalInvoker({}, max_workers=max_workers, timeouts={
             lab.function_name: float(lab.max_duration_seconds) for lab in config.labourers})
-        self.orchestrator = Orchestrator(config, store.queries, store.tasks, self.invoker,
-                                         self.metrics.for_tick, leases=store.leases, clock=self.clock)
-        self.scavenger = Scavenger(config, store.queries, store.tasks, self.notifier)
-        handoff = HandOff(config, store.queries, store.tasks, self.invoker, self.metrics.for_tick,
-                          health_refresh_seconds=tick_seconds)
-        self.assistant = WorkerAssistant(store.tasks, config, self.clock, handoff=handoff)
+        self.orchestrator = build_orchestrator(config, store, invoker=self.invoker,
+                                               metrics=self.metrics.for_tick, clock=self.clock)
+        self.scavenger = build_scavenger(config, store, notifier=self.notifier, clock=self.clock)
+        self.assistant = build_assistant(config, store, clock=self.clock, invoker=self.invoker,
+                                         metrics=self.metrics.for_tick,
+                                         health_refresh_seconds=tick_seconds)
         reporter = DirectReporter(self.assistant)
         for labourer in config.labourers:
             worker = workers[labourer.id]
+            handler: Callable[..., Any]
             if isinstance(worker, Worker):
                 worker.reporter = reporter
-                worker.process = self.gauge.wrap(labourer.id, worker.process)
+                # counted around process() only: the report after it is the assistant's work
+                worker.process = self.gauge.wrap(labourer.id, worker.process)  # type: ignore[method-assign]
                 handler = worker
             else:
                 handler = self.gauge.wrap(labourer.id, worker)

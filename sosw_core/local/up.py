@@ -20,11 +20,12 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sosw_core.adapters.dynamodb import create_tables, open_store
+from sosw_core.adapters.dynamodb import create_tables
 from sosw_core.config.model import SoswConfig
 from sosw_core.errors import ConfigError
 from sosw_core.local.runtime import LocalRuntime
 from sosw_core.services.worker import Worker
+from sosw_core.wiring import build_store
 
 Handler = Worker | Callable[..., Any]
 
@@ -92,7 +93,7 @@ class LocalDeployment:
             raise ConfigError("labourers", "is empty: configure at least one labourer "
                                            "(e.g. --config examples/local)")
         self.config = config
-        self.store = open_store(config)
+        self.store = build_store(config)
         self.runtime = LocalRuntime(config, self.store, handlers, tick_seconds=tick_seconds,
                                     sweep_seconds=tick_seconds)
         self.drain_seconds = drain_seconds

@@ -33,11 +33,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sosw_core.adapters.dynamodb.task_store import TaskStore
 from sosw_core.clock import Clock
 from sosw_core.config.model import LabourerConfig, SoswConfig
 from sosw_core.domain.events import Action, Report, parse_report
 from sosw_core.domain.outcomes import Outcome
+from sosw_core.domain.ports import ReportWriter
 from sosw_core.domain.task import TaskState
 from sosw_core.services.handoff import HandOff
 
@@ -65,9 +65,11 @@ def failure_text(message: str, traceback: str, limit: int = STORED_MESSAGE_CHARS
 class WorkerAssistant:
     """Applies worker reports to the task store. Thread-safe."""
 
-    def __init__(self, store: TaskStore, config: SoswConfig, clock: Clock,
+    def __init__(self, config: SoswConfig, *, tasks: ReportWriter, clock: Clock,
                  handoff: HandOff | None = None):
-        self.store = store
+        """Built by :func:`sosw_core.wiring.build_assistant`. Without ``handoff`` a completion
+        never passes its slot on (the Orchestrator fills it at its next tick)."""
+        self.tasks = tasks
         self.config = config
         self.clock = clock
         self.handoff = handoff
@@ -75,9 +77,10 @@ class WorkerAssistant:
     def handle(self, event: Any) -> dict[str, Any]:
         """Validate and apply one report event.
 
-        Returns ``{"task_id", "action", "outcome", "state"}`` (``state`` is the task's state
-        after an applied change, ``"completed"`` for a duplicate completion, None when a stale
-        report left the task as it was), plus ``chained``/``chain_error`` after chaining.
+        Returns ``{"task_id", "action", "outcome", "state"}``: the :class:`Action`, the
+        :class:`Outcome` and the task's :class:`TaskState` after an applied change (``COMPLETED``
+        for a duplicate completion, None when a stale report left the task as it was), all
+        ``str`` enums (JSON as their values), plus ``chained``/``chain_error`` after chaining.
         Raises InvalidEvent, UnknownLabourer, TaskNotFound or ReportRejected; none of them
         changes any row.
         """
@@ -103,22 +106,23 @@ class WorkerAssistant:
                 if done.chain_error:
                     response["chain_error"] = done.chain_error
             else:
-                outcome = self.store.complete(inv.task_id, inv.token, inv.attempt, now,
+                outcome = self.tasks.complete(inv.task_id, inv.token, inv.attempt, now,
                                               labourer_id=labourer.id, result=report.result,
                                               stats=report.stats)
             # complete() raises for a dead task; a stale completion left the task as it was
             state = None if outcome is Outcome.STALE else TaskState.COMPLETED
         elif report.action is Action.FAILED:
-            outcome, state = self.store.fail(
+            outcome, state = self.tasks.fail(
                 inv.task_id, inv.token, inv.attempt, labourer, now, error_type=report.error_type,
                 message=failure_text(report.error_message, report.traceback))
         else:
-            outcome = self.store.heartbeat(inv.task_id, inv.token, inv.attempt, labourer, now)
+            outcome = self.tasks.heartbeat(inv.task_id, inv.token, inv.attempt, labourer, now)
             state = TaskState.INVOKED if outcome is Outcome.APPLIED else None
-        response = {"task_id": inv.task_id, "action": report.action.value, "outcome": outcome.value,
-                    "state": state.value if state else None, **response}
+        response = {"task_id": inv.task_id, "action": report.action, "outcome": outcome,
+                    "state": state, **response}
         extra = {"task_id": inv.task_id, "labourer_id": inv.labourer_id, "attempt": inv.attempt,
-                 "action": report.action.value, "outcome": outcome.value, "state": response["state"]}
+                 "action": report.action.value, "outcome": outcome.value,
+                 "state": state.value if state else None}
         if report.action is Action.FAILED:
             extra["error_type"] = report.error_type
         logger.info("report", extra=extra)

@@ -29,18 +29,16 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sosw_core.adapters.dynamodb.queries import TaskQueries
-from sosw_core.adapters.dynamodb.task_store import TaskStore
-from sosw_core.adapters.invokers.base import InvokeError, Invoker
 from sosw_core.config.model import LabourerConfig, SoswConfig
 from sosw_core.domain.events import worker_event
 from sosw_core.domain.health import desired_invocations, labourer_status
 from sosw_core.domain.outcomes import Outcome, QueuedRef
+from sosw_core.domain.ports import Invoker, MetricsReader, MetricsReaderFactory, QueueHead, TaskCompleter
 from sosw_core.domain.task import Task
+from sosw_core.errors import InvokeError
 from sosw_core.services.orchestrator import give_back
 
 logger = logging.getLogger(__name__)
@@ -61,17 +59,18 @@ class Completion:
 class HandOff:
     """Completes tasks, passing each freed slot to the next queued task when the rules allow."""
 
-    def __init__(self, config: SoswConfig, queries: TaskQueries, tasks: TaskStore, invoker: Invoker,
-                 metrics_reader_factory: Callable[[float], Any], *,
-                 health_refresh_seconds: float = 60.0, rng: random.Random | None = None):
+    def __init__(self, config: SoswConfig, *, tasks: TaskCompleter, queries: QueueHead, invoker: Invoker,
+                 metrics: MetricsReaderFactory, health_refresh_seconds: float = 60.0,
+                 rng: random.Random | None = None):
+        """Built by :func:`sosw_core.wiring.build_assistant`; ``metrics``: ``now`` → a health reader."""
         self.config = config
         self.queries = queries
         self.tasks = tasks
         self.invoker = invoker
-        self.metrics_reader_factory = metrics_reader_factory
+        self.metrics_reader_factory = metrics
         self.health_refresh_seconds = health_refresh_seconds
         self.rng = rng or random.Random()
-        self._reader: Any = None
+        self._reader: MetricsReader | None = None
         self._reader_at = float("-inf")
 
     def complete(self, task_id: str, token: str, attempt: int, labourer: LabourerConfig, now: float,
@@ -123,9 +122,11 @@ class HandOff:
         maximum = labourer.max_simultaneous_invocations
         if not labourer.health_metrics:
             return True
-        if self._reader is None or now - self._reader_at >= self.health_refresh_seconds:
-            self._reader, self._reader_at = self.metrics_reader_factory(now), now
-        values = [self._reader.value(metric) for metric in labourer.health_metrics]
+        reader = self._reader
+        if reader is None or now - self._reader_at >= self.health_refresh_seconds:
+            reader = self._reader = self.metrics_reader_factory(now)
+            self._reader_at = now
+        values = [reader.value(metric) for metric in labourer.health_metrics]
         status = labourer_status(labourer.health_metrics, values)
         coefficients = self.config.orchestrator.status_coefficients
         return desired_invocations(maximum, status, coefficients, 0) >= maximum

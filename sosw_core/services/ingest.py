@@ -14,8 +14,8 @@ One :meth:`Ingestor.handle` call is one invocation; it reads the clock once (``n
   job that must run more often than daily sends its own ``job_id``.
 * **Existing record**: DONE/FAILED → a duplicate; INGESTING with a live lease → a duplicate
   delivery, no-op; no owner or an expired lease → ``take_over`` and resume at ``cursor``.
-* **Pages** of ``page_size`` tasks: rows built as plain DynamoDB items, 25-item BatchWriteItems
-  on ``writers`` threads with ``depth`` pages in flight (:mod:`.pages`), then ``advance`` per
+* **Pages** of ``page_size`` tasks: rows built by the store (``batch.row_factory``: plain
+  DynamoDB items on DynamoDB), 25-item BatchWriteItems on ``writers`` threads with ``depth`` pages in flight (:mod:`.pages`), then ``advance`` per
   page in order (fenced by owner and old cursor: a zombie stops). Task n of job j is ``j_000000n``.
 * **Leases** last the invocation's remaining time plus 30 s, so one killed at its timeout is
   taken over by Lambda's retry of its event. After an error the lease is handed back at once
@@ -32,7 +32,7 @@ depth changed by a deploy).
 Plans are stable across invocations: the record keeps the job in canonical form (keys sorted)
 with the plan's date (``as_of``) and chunkable levels, and every continuation plans from it. A
 body over 300 KB of JSON is kept gzip-compressed in part items written before the record
-(:mod:`.job_document`); jobs are limited to 10 MiB of JSON (``MAX_JOB_BYTES``).
+(:mod:`sosw_core.domain.job_document`); jobs are limited to 10 MiB of JSON (``MAX_JOB_BYTES``).
 """
 
 from __future__ import annotations
@@ -45,23 +45,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any
 
-from sosw_core.adapters.dynamodb.batch import BatchCreator, ItemFactory
-from sosw_core.adapters.dynamodb.job_document import (
-    MAX_JOB_BYTES,
-    JobDocumentMissing,
-    JobDocuments,
-    check_size,
-    encode,
-)
-from sosw_core.adapters.dynamodb.job_store import JobStore
-from sosw_core.adapters.invokers.base import Invoker
 from sosw_core.clock import Clock
 from sosw_core.config.model import SchedulerConfig, SoswConfig
 from sosw_core.domain.chunking import iter_task_payloads
 from sosw_core.domain.job import Job, canonical_job_id, chunkable_attrs_for, parse_job
-from sosw_core.domain.job_record import JobRecord, JobState
+from sosw_core.domain.job_document import MAX_JOB_BYTES, JobDocumentMissing, check_size, encode
+from sosw_core.domain.job_record import IngestStatus, JobRecord, JobState
+from sosw_core.domain.ports import Invoker, JobBodyStore, JobLedger, LambdaContext, TaskRowWriter
 from sosw_core.domain.schemas import SchemaValidators, SchemaViolations, load_schemas
 from sosw_core.domain.task import NewTask, encode_payload
 from sosw_core.errors import InvalidEvent, InvalidJob, InvalidTask, SoswError, UnknownLabourer
@@ -69,8 +61,8 @@ from sosw_core.services.pages import DEPTH, PagePipeline
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_JOB_BYTES", "Ingestor", "PageDone", "Plan", "SchemaValidators", "SchemaViolations",
-           "count_checked", "load_schemas", "plan_job"]
+__all__ = ["MAX_JOB_BYTES", "IngestStatus", "Ingestor", "PageDone", "Plan", "SchemaValidators",
+           "SchemaViolations", "count_checked", "load_schemas", "plan_job"]
 
 CONTINUE_KEY = "continue_job"
 PAGE_SIZE = 500
@@ -78,10 +70,6 @@ WRITERS = 4
 JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,180}$")  # + "_0000000" stays a valid task id
 LEASE_SLACK_SECONDS = 30.0  # a lease outlives its invocation's hard deadline by this much
 NO_CONTEXT_LEASE_SECONDS = 900.0 + LEASE_SLACK_SECONDS
-
-
-class LambdaContext(Protocol):
-    def get_remaining_time_in_millis(self) -> int: ...
 
 
 class PlanChanged(SoswError):
@@ -166,6 +154,18 @@ def count_checked(plan: Plan, max_payload_bytes: int) -> int:
     return total
 
 
+def plan_for(event: Any, config: SoswConfig, as_of: date, *,
+             schemas: SchemaValidators | None = None) -> Plan:
+    """:func:`plan_job` with ``config``'s scheduler settings; the job's labourer must be configured."""
+    plan = plan_job(event, config.scheduler, as_of, schemas=schemas)
+    try:
+        config.labourer(plan.labourer_id)
+    except UnknownLabourer as exc:
+        # Tasks that no orchestrator dispatches would be stranded: refuse the job instead.
+        raise InvalidJob("lambda_name", exc.rule) from exc
+    return plan
+
+
 def plan_from_record(record: JobRecord, body: dict[str, Any] | None = None) -> Plan:
     """The plan a record was started with; ``body`` when its job was stored in parts."""
     job = Job(labourer_id=record.labourer_id, body=(record.job or {}) if body is None else body,
@@ -195,7 +195,7 @@ class _Run:
     def job_id(self) -> str:
         return self.plan.job_id if self.plan is not None else self.record.job_id  # type: ignore[union-attr]
 
-    def result(self, state: str, **extra: Any) -> dict[str, Any]:
+    def result(self, state: IngestStatus, **extra: Any) -> dict[str, Any]:
         labourer_id = self.plan.labourer_id if self.plan is not None else self.record.labourer_id  # type: ignore[union-attr]
         return {"job_id": self.job_id, "labourer_id": labourer_id, "state": state,
                 "cursor": self.cursor, "total": self.total, "written": self.written,
@@ -205,10 +205,13 @@ class _Run:
 class Ingestor:
     """Ingests Scheduler jobs; ``handle`` takes a job event or ``{"continue_job": job_id}``."""
 
-    def __init__(self, config: SoswConfig, jobs: JobStore, batch: BatchCreator, invoker: Invoker,
-                 clock: Clock, *, schemas: Mapping[str, dict] | None = None, page_size: int = PAGE_SIZE,
-                 writers: int = WRITERS, depth: int = DEPTH, on_page: Callable[[PageDone], None] | None = None,
+    def __init__(self, config: SoswConfig, *, jobs: JobLedger, batch: TaskRowWriter,
+                 documents: JobBodyStore, invoker: Invoker, clock: Clock,
+                 schemas: Mapping[str, dict] | None = None, page_size: int = PAGE_SIZE,
+                 writers: int = WRITERS, depth: int = DEPTH,
+                 on_page: Callable[[PageDone], None] | None = None,
                  new_owner: Callable[[], str] = lambda: uuid.uuid4().hex):
+        """Built by :func:`sosw_core.wiring.build_scheduler`."""
         self.config = config
         self.jobs = jobs
         self.batch = batch
@@ -220,19 +223,15 @@ class Ingestor:
         self.depth = depth
         self.on_page = on_page or (lambda progress: None)
         self.new_owner = new_owner
-        self.documents = JobDocuments(batch.store.models.job, endpoint=config.dynamodb.endpoint_url)
+        self.documents = documents
 
     def plan(self, event: Any, as_of: date) -> Plan:
-        plan = plan_job(event, self.config.scheduler, as_of, schemas=self.schemas)
-        try:
-            self.config.labourer(plan.labourer_id)
-        except UnknownLabourer as exc:
-            # Tasks that no orchestrator dispatches would be stranded: refuse the job instead.
-            raise InvalidJob("lambda_name", exc.rule) from exc
-        return plan
+        return plan_for(event, self.config, as_of, schemas=self.schemas)
 
     def handle(self, event: Any, context: LambdaContext | None = None, *,
                as_of: date | None = None) -> dict[str, Any]:
+        """One invocation on a job (or a continuation); the result's ``state`` is an
+        :class:`IngestStatus` (``duplicate`` says whether the job was there already)."""
         now = self.clock.now()
         owner = self.new_owner()
         lease = (NO_CONTEXT_LEASE_SECONDS if context is None
@@ -265,7 +264,7 @@ class Ingestor:
                 run = _Run(None, owner, taken.cursor, taken.total or 0, now, lease, record=taken)
                 return self._run(run, context, checks=self.depth)
             record = self.jobs.get(job_id) or record
-        return {**record.summary(), "duplicate": True}
+        return {**record.summary(), "state": IngestStatus.of(record.state), "duplicate": True}
 
     def _run(self, run: _Run, context: LambdaContext | None, *, checks: int) -> dict[str, Any]:
         """The per-job error boundary: record what happened to the job, then re-raise."""
@@ -291,7 +290,7 @@ class Ingestor:
         """
         job_id, labourer_id = plan.job_id, plan.labourer_id
         payloads = enumerate(islice(plan.payloads(), run.cursor, None), run.cursor)
-        item = ItemFactory(run.now)
+        item = self.batch.row_factory(run.now)
         max_bytes = self.config.scheduler.max_payload_bytes
         pipeline = PagePipeline(self.batch.write_rows, writers=self.writers, depth=self.depth)
         sent, found_last, out_of_time = run.cursor, False, False
@@ -317,7 +316,7 @@ class Ingestor:
                 if not self.jobs.advance(job_id, run.owner, run.cursor, run.cursor + done.size, run.now,
                                          run.lease):
                     logger.warning("job lease lost: stopping", extra={"job_id": job_id, "cursor": run.cursor})
-                    return run.result("lease_lost")
+                    return run.result(IngestStatus.LEASE_LOST)
                 run.cursor += done.size
                 run.written += done.size - done.found
                 run.skipped += done.found
@@ -330,9 +329,9 @@ class Ingestor:
         if next(payloads, None) is not None:
             raise PlanChanged(f"job {job_id!r} planned more than the {run.total} tasks expected")
         if not self.jobs.finish(job_id, run.owner, run.total, run.now):
-            return run.result("lease_lost")
+            return run.result(IngestStatus.LEASE_LOST)
         logger.info("job done", extra={"job_id": job_id, "total": run.total})
-        return run.result(JobState.DONE.value)
+        return run.result(IngestStatus.DONE)
 
     def _out_of_time(self, context: LambdaContext | None) -> bool:
         if context is None:
@@ -342,10 +341,10 @@ class Ingestor:
     def _continue(self, run: _Run) -> dict[str, Any]:
         """Hand over first, then invoke: the continuation must find the job without an owner."""
         if not self.jobs.hand_over(run.job_id, run.owner, run.cursor, run.now):
-            return run.result("lease_lost")
+            return run.result(IngestStatus.LEASE_LOST)
         self.invoker.invoke(self.config.scheduler_function, {CONTINUE_KEY: run.job_id})
         logger.info("job continued", extra={"job_id": run.job_id, "cursor": run.cursor})
-        return run.result("continued")
+        return run.result(IngestStatus.CONTINUED)
 
 
 def payload_json(position: int, payload: dict[str, Any], max_bytes: int) -> str:

@@ -8,8 +8,9 @@ errors. What goes into each metric is documented there.
 Queue depth costs at most ONE extra DynamoDB request per labourer per Lambda invocation, and
 none for an idle labourer:
 
-* a dispatch whose queue read reached the end of the queue (``stopped_because = "queue
-  empty"``: the read returned fewer tasks than it asked for) knows the depth is 0 — free, and
+* a dispatch whose queue read reached the end of the queue (``stopped_because`` is
+  ``StopReason.QUEUE_EMPTY``: the read returned fewer tasks than it asked for) knows the depth
+  is 0 — free, and
   an idle labourer always ends this way, so the benchmark's requests per idle labourer per
   orchestrator + scavenger pass are unchanged;
 * otherwise (tasks were left in the queue, or the queue was not read: health, rate limit, the
@@ -34,7 +35,7 @@ from dataclasses import replace
 from typing import Any, Protocol, TextIO
 
 from sosw_core.adapters import metrics
-from sosw_core.clock import Clock
+from sosw_core.domain.ports import LambdaContext
 from sosw_core.services.metrics_map import (
     component_record,
     dispatch_errors,
@@ -45,7 +46,7 @@ from sosw_core.services.metrics_map import (
     queue_seen_empty,
     sweep_errors,
 )
-from sosw_core.services.orchestrator import DispatchRecord, LambdaContext, Orchestrator, RunReport, run_ticks
+from sosw_core.services.orchestrator import DispatchRecord, Orchestrator, RunReport, run_ticks
 from sosw_core.services.scavenger import Scavenger, SweepReport
 
 logger = logging.getLogger(__name__)
@@ -72,11 +73,11 @@ class MeteredOrchestrator:
         self.stream = stream
         self._depth_pending: set[str] = set()
 
-    def run(self, context: LambdaContext | None, clock: Clock,
+    def run(self, context: LambdaContext | None,
             sleep: Callable[[float], None] = time.sleep) -> RunReport:
         """The Orchestrator's run loop (same settings), with one queue depth per labourer per run."""
         self._depth_pending = {lab.id for lab in self.orchestrator.config.labourers}
-        return self.orchestrator.run(context, clock, sleep, tick=self.tick)
+        return self.orchestrator.run(context, sleep, tick=self.tick)
 
     def tick(self, now: float) -> list[DispatchRecord]:
         started = self.timer()
@@ -120,12 +121,12 @@ class MeteredScavenger:
         self.timer = timer
         self.stream = stream
 
-    def run(self, context: LambdaContext | None, clock: Clock,
+    def run(self, context: LambdaContext | None,
             sleep: Callable[[float], None] = time.sleep) -> list[SweepReport]:
         s = self.scavenger
         if s.sweep_seconds is None:
-            return [self.sweep(clock.now())]
-        return run_ticks(self.sweep, context=context, clock=clock, sleep=sleep,
+            return [self.sweep(s.clock.now())]
+        return run_ticks(self.sweep, context=context, clock=s.clock, sleep=sleep,
                          every_seconds=s.sweep_seconds, stop_margin_seconds=s.stop_margin_seconds)
 
     def sweep(self, now: float) -> SweepReport:

@@ -32,15 +32,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sosw_core.adapters import metrics
+from sosw_core.domain.dispatch import StopReason
 from sosw_core.domain.events import Action, parse_report
 from sosw_core.domain.outcomes import Outcome
 from sosw_core.domain.task import TaskState
 from sosw_core.services.orchestrator import DispatchRecord
 from sosw_core.services.scavenger import SweepReport
-
-# DispatchRecord.stopped_because when the queue read returned fewer refs than it asked for:
-# the whole queue was seen (and claimed), so its depth is known to be 0 without another request.
-QUEUE_EMPTY = "queue empty"
 
 
 @dataclass(frozen=True)
@@ -64,8 +61,13 @@ class LabourerFigures:
 
 
 def queue_seen_empty(record: DispatchRecord) -> bool:
-    """True when this dispatch read the labourer's queue to its end."""
-    return record.error is None and record.stopped_because == QUEUE_EMPTY
+    """True when this dispatch read the labourer's queue to its end.
+
+    A dispatch stops with :attr:`StopReason.QUEUE_EMPTY` when a queue read returned fewer tasks
+    than it asked for: the whole queue was seen (and claimed), so its depth is known to be 0
+    without another request.
+    """
+    return record.error is None and record.stopped_because is StopReason.QUEUE_EMPTY
 
 
 def from_dispatch(record: DispatchRecord) -> LabourerFigures:

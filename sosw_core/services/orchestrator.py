@@ -12,7 +12,7 @@ recorded in its :class:`DispatchRecord`, and never stops the others):
    idle labourer costs this one request);
 4. **running**: one ``Query`` (``Select=COUNT``) on the deadline index; a labourer already at
    its cap ends its turn here (two requests);
-5. **dispatch lease**: one guarded ``UpdateItem`` (:mod:`sosw_core.adapters.dynamodb.dispatch_lease`), so
+5. **dispatch lease**: one guarded ``UpdateItem`` (:class:`~sosw_core.domain.ports.DispatchLock`), so
    that of all orchestrators only one dispatches the labourer at a time (a held lease skips the
    labourer for this tick), and ``running`` counted again under it — that count is binding;
 6. **claim and invoke**: ``desired = cap - running`` (capped by the rate limit); per task one
@@ -55,18 +55,26 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from sosw_core.adapters.dynamodb.dispatch_lease import DispatchLeases
-from sosw_core.adapters.dynamodb.queries import TaskQueries
-from sosw_core.adapters.dynamodb.task_store import TaskStore
-from sosw_core.adapters.invokers.base import InvokeError, Invoker
 from sosw_core.clock import Clock
-from sosw_core.config.model import HealthMetric, LabourerConfig, SoswConfig
+from sosw_core.config.model import LabourerConfig, SoswConfig
+from sosw_core.domain.dispatch import StopReason
 from sosw_core.domain.events import worker_event
 from sosw_core.domain.health import desired_invocations, labourer_status
 from sosw_core.domain.outcomes import Outcome, QueuedRef
+from sosw_core.domain.ports import (
+    DispatchLock,
+    Invoker,
+    LambdaContext,
+    MetricsReader,
+    MetricsReaderFactory,
+    QueueReader,
+    TaskClaimer,
+    TaskReleaser,
+)
 from sosw_core.domain.task import Task
+from sosw_core.errors import InvokeError
 
 logger = logging.getLogger(__name__)
 
@@ -75,16 +83,10 @@ MAX_QUEUE_READS = 2  # the first read, plus one more when claims were lost to an
 DISPATCH_LEASE_SECONDS = 30.0  # a dispatcher that dies blocks its labourer at most this long
 T = TypeVar("T")
 
-
-class MetricsReader(Protocol):
-    def value(self, metric: HealthMetric) -> float | None: ...
-
-
-MetricsReaderFactory = Callable[[float], MetricsReader]  # now -> a reader cached for that tick
-
-
-class LambdaContext(Protocol):
-    def get_remaining_time_in_millis(self) -> int: ...
+# LambdaContext, MetricsReader and MetricsReaderFactory are the domain's ports, re-exported here
+__all__ = ["DISPATCH_LEASE_SECONDS", "DispatchRecord", "LambdaContext", "MetricsReader",
+           "MetricsReaderFactory", "Orchestrator", "RateWindow", "RunReport", "StopReason",
+           "give_back", "run_ticks"]
 
 
 @dataclass(frozen=True)
@@ -97,17 +99,19 @@ class DispatchRecord:
     running: int | None  # None: not read (health allowed nothing, or rate limited)
     desired: int
     invoked: int
-    stopped_because: str
+    stopped_because: StopReason
     task_ids: tuple[str, ...] = ()  # invoked, in order (not logged at INFO)
     claims_lost: int = 0
-    error: str | None = None
+    error: str | None = None  # set with StopReason.ERROR: the exception, as "Type: message"
     waits: tuple[float, ...] = ()  # per invoked task: seconds from runnable to invoked
+    detail: str | None = None  # set with StopReason.INVOKE_FAILED: the invoker's reason
 
     def log_fields(self) -> dict[str, Any]:
         return {"labourer_id": self.labourer_id, "status": self.status,
                 "metric_values": dict(self.metric_values), "running": self.running,
                 "desired": self.desired, "invoked": self.invoked, "claims_lost": self.claims_lost,
-                "stopped_because": self.stopped_because, "error": self.error,
+                "stopped_because": self.stopped_because.value, "detail": self.detail,
+                "error": self.error,
                 "max_wait_seconds": round(max(self.waits), 3) if self.waits else None}
 
 
@@ -139,13 +143,15 @@ class _Progress:
     task_ids: list[str] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
     claims_lost: int = 0
-    stopped_because: str = ""
+    stopped_because: StopReason = StopReason.ERROR  # every path sets its reason before returning
     error: str | None = None
+    detail: str | None = None
 
     def freeze(self) -> DispatchRecord:
         return DispatchRecord(self.labourer_id, self.status, self.metric_values, self.running,
                               self.desired, len(self.task_ids), self.stopped_because,
-                              tuple(self.task_ids), self.claims_lost, self.error, tuple(self.waits))
+                              tuple(self.task_ids), self.claims_lost, self.error, tuple(self.waits),
+                              self.detail)
 
 
 class RateWindow:
@@ -170,22 +176,23 @@ class RateWindow:
 class Orchestrator:
     """Dispatches every configured labourer once per tick. One instance serves one thread."""
 
-    def __init__(self, config: SoswConfig, queries: TaskQueries, tasks: TaskStore, invoker: Invoker,
-                 metrics_reader_factory: MetricsReaderFactory, rng: random.Random | None = None, *,
-                 leases: DispatchLeases | None = None, timer: Callable[[], float] = time.monotonic,
-                 clock: Clock | None = None):
-        """``leases``: the dispatch leases that keep concurrent orchestrators from overfilling a
-        labourer. Without them (tests, a single dispatcher) the bound holds only while one
-        dispatch of a labourer runs at a time.
+    def __init__(self, config: SoswConfig, *, tasks: TaskClaimer, queries: QueueReader,
+                 leases: DispatchLock, invoker: Invoker, metrics: MetricsReaderFactory, clock: Clock,
+                 rng: random.Random | None = None, timer: Callable[[], float] = time.monotonic):
+        """Built by :func:`sosw_core.wiring.build_orchestrator`.
 
-        ``clock``: read again right before each claim, so a lease starts when its task is
-        claimed, not when a slow (throttled) tick began; without it the tick's ``now`` is used
-        (deterministic tests)."""
+        ``leases``: the dispatch leases that keep concurrent orchestrators from overfilling a
+        labourer (required: without them two dispatches of one labourer could both fill its
+        free slots). ``metrics``: ``now`` → a health-metrics reader cached for that tick.
+
+        ``clock``: the object's one clock. ``run`` reads it once per tick, and a dispatch reads
+        it again right before each claim, so a lease starts when its task is claimed, not when
+        a slow (throttled) tick began."""
         self.config = config
         self.queries = queries
         self.tasks = tasks
         self.invoker = invoker
-        self.metrics_reader_factory = metrics_reader_factory
+        self.metrics_reader_factory = metrics
         self.rng = rng or random.Random()
         self.window = RateWindow()
         self.leases = leases
@@ -205,13 +212,7 @@ class Orchestrator:
         records = {lab.id: self._dispatch(lab, now, reader) for lab in order}
         return [records[lab.id] for lab in self.config.labourers]
 
-    def dispatch_labourer(self, labourer_id: str, now: float) -> DispatchRecord:
-        """One labourer, by the same rules as a tick (raises UnknownLabourer for a bad id)."""
-        labourer = self.config.labourer(labourer_id)
-        return self._dispatch(labourer, now, self.metrics_reader_factory(now))
-
-    def run(self, context: LambdaContext | None, clock: Clock,
-            sleep: Callable[[float], None] = time.sleep, *,
+    def run(self, context: LambdaContext | None, sleep: Callable[[float], None] = time.sleep, *,
             tick: Callable[[float], list[DispatchRecord]] | None = None) -> RunReport:
         """Tick every ``tick_seconds`` until less than ``stop_margin_seconds`` of Lambda time is left.
 
@@ -219,7 +220,7 @@ class Orchestrator:
         :class:`sosw_core.services.metered.MeteredOrchestrator` passes its own, which calls :meth:`tick`).
         """
         settings = self.config.orchestrator
-        ticks = run_ticks(tick or self.tick, context=context, clock=clock, sleep=sleep,
+        ticks = run_ticks(tick or self.tick, context=context, clock=self.clock, sleep=sleep,
                           every_seconds=settings.tick_seconds,
                           stop_margin_seconds=settings.stop_margin_seconds)
         return RunReport(ticks=len(ticks), records=tuple(r for tick in ticks for r in tick))
@@ -231,7 +232,7 @@ class Orchestrator:
             self._dispatch_into(progress, labourer, now, reader)
         except Exception as exc:  # the per-labourer boundary: logged with traceback, recorded
             progress.error = f"{type(exc).__name__}: {exc}"
-            progress.stopped_because = f"error: {progress.error}"[:300]
+            progress.stopped_because = StopReason.ERROR
             logger.exception("dispatch failed", extra={"labourer_id": labourer.id,
                                                        "invoked": len(progress.task_ids)})
         record = progress.freeze()
@@ -242,7 +243,7 @@ class Orchestrator:
                        reader: MetricsReader) -> None:
         allowed = self.window.allowance(labourer, now)
         if allowed is not None and allowed <= 0:
-            p.stopped_because = "rate limit"
+            p.stopped_because = StopReason.RATE_LIMIT
             return
         metrics = labourer.health_metrics
         values = [reader.value(metric) for metric in metrics]
@@ -252,33 +253,31 @@ class Orchestrator:
         maximum = labourer.max_simultaneous_invocations
         cap = desired_invocations(maximum, p.status, coefficients, 0)
         if cap <= 0:
-            p.stopped_because = f"health status {p.status}"  # running cannot change that: not read
+            p.stopped_because = StopReason.UNHEALTHY  # running cannot change that: not read
             return
         refs = self.queries.next_queued(labourer.id, min(cap, allowed) if allowed is not None else cap)
         if not refs:
-            p.stopped_because = "queue empty"  # nothing to claim: no lease, no count
+            p.stopped_because = StopReason.QUEUE_EMPTY  # nothing to claim: no lease, no count
             return
         p.running = self.queries.count_running(labourer.id)  # a saturated labourer stops here
         if desired_invocations(maximum, p.status, coefficients, p.running) <= 0:
-            p.stopped_because = "running at maximum"
+            p.stopped_because = StopReason.AT_MAXIMUM
             return
-        if self.leases is not None and not self.leases.acquire(labourer.id, self.owner, now,
-                                                               DISPATCH_LEASE_SECONDS):
-            p.stopped_because = "another orchestrator is dispatching"
+        if not self.leases.acquire(labourer.id, self.owner, now, DISPATCH_LEASE_SECONDS):
+            p.stopped_because = StopReason.LEASE_HELD
             return
         try:
-            if self.leases is not None:  # counted again under the lease: this one is binding
-                p.running = self.queries.count_running(labourer.id)
+            p.running = self.queries.count_running(labourer.id)  # under the lease: this count is binding
             desired = desired_invocations(maximum, p.status, coefficients, p.running)
             if desired <= 0:
-                p.stopped_because = "running at maximum"
+                p.stopped_because = StopReason.AT_MAXIMUM
                 return
             if allowed is not None and allowed < desired:
                 desired, p.rate_capped = allowed, True
             p.desired = desired
             self._claim_and_invoke(p, labourer, now, refs)
         finally:
-            if self.leases is not None and not self.leases.release(labourer.id, self.owner):
+            if not self.leases.release(labourer.id, self.owner):
                 logger.warning("dispatch lease was lost before release",
                                extra={"labourer_id": labourer.id, "owner": self.owner})
 
@@ -297,10 +296,10 @@ class Orchestrator:
                 if ref.task_id in seen:
                     continue
                 if self.timer() - started > DISPATCH_LEASE_SECONDS / 2:
-                    p.stopped_because = "dispatch lease half spent"
+                    p.stopped_because = StopReason.LEASE_HALF_SPENT
                     return
                 seen.add(ref.task_id)
-                claimed_at = self.clock.now() if self.clock is not None else now
+                claimed_at = self.clock.now()
                 task = self.tasks.claim(ref.task_id, ref.attempts, labourer, claimed_at)
                 if task is None:  # another dispatcher or a hand-off claimed it first (or it closed)
                     p.claims_lost += 1
@@ -308,7 +307,7 @@ class Orchestrator:
                 try:
                     self.invoker.invoke(labourer.function_name, worker_event(task))
                 except InvokeError as exc:
-                    p.stopped_because = f"invoke failed: {exc.reason}"[:300]
+                    p.stopped_because, p.detail = StopReason.INVOKE_FAILED, exc.reason[:300]
                     give_back(self.tasks, task, claimed_at, exc)
                     return
                 p.task_ids.append(task.task_id)
@@ -318,15 +317,15 @@ class Orchestrator:
                 logger.debug("invoked", extra={"labourer_id": labourer.id, "task_id": task.task_id,
                                                "attempt": task.attempts})
             if len(p.task_ids) >= p.desired:
-                p.stopped_because = "rate limit" if p.rate_capped else "desired reached"
+                p.stopped_because = StopReason.RATE_LIMIT if p.rate_capped else StopReason.DESIRED_REACHED
                 return
             if len(refs) < limit:
-                p.stopped_because = "queue empty"
+                p.stopped_because = StopReason.QUEUE_EMPTY
                 return
-        p.stopped_because = "claims lost"
+        p.stopped_because = StopReason.CLAIMS_LOST
 
 
-def give_back(tasks: TaskStore, task: Task, now: float, exc: InvokeError) -> Outcome:
+def give_back(tasks: TaskReleaser, task: Task, now: float, exc: InvokeError) -> Outcome:
     """An invoke that raised InvokeError was not accepted: release the claimed task at once (front
     of the queue, attempt not counted). Shared by dispatches and completion hand-offs."""
     outcome = tasks.release(task, now, f"invoke failed: {exc.reason}")

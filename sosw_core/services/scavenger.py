@@ -39,14 +39,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sosw_core.adapters.dynamodb.queries import TaskQueries
-from sosw_core.adapters.dynamodb.task_store import TaskStore
-from sosw_core.adapters.notifiers.base import DeadTaskAlert, Notifier
 from sosw_core.clock import Clock
 from sosw_core.config.model import LabourerConfig, SoswConfig
 from sosw_core.domain.outcomes import Outcome
+from sosw_core.domain.ports import DeadlineWriter, DeadTaskAlert, DueReader, LambdaContext, Notifier
 from sosw_core.domain.task import Task, TaskState
-from sosw_core.services.orchestrator import LambdaContext, run_ticks
+from sosw_core.services.orchestrator import run_ticks
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +101,15 @@ class _Sweep:
 
 
 class Scavenger:
-    def __init__(self, config: SoswConfig, queries: TaskQueries, tasks: TaskStore, notifier: Notifier,
-                 *, sweep_seconds: float | None = None, stop_margin_seconds: float | None = None):
-        """``sweep_seconds``: loop inside one Lambda invocation with this period (``run``);
-        None sweeps once per invocation. ``stop_margin_seconds`` defaults to the
-        orchestrator's."""
+    def __init__(self, config: SoswConfig, *, tasks: DeadlineWriter, queries: DueReader, notifier: Notifier,
+                 clock: Clock, sweep_seconds: float | None = None, stop_margin_seconds: float | None = None):
+        """Built by :func:`sosw_core.wiring.build_scavenger`.
+
+        ``clock``: read once per sweep by ``run``. ``sweep_seconds``: loop inside one Lambda
+        invocation with this period (``run``); None sweeps once per invocation.
+        ``stop_margin_seconds`` defaults to the orchestrator's."""
         self.config = config
+        self.clock = clock
         self.queries = queries
         self.tasks = tasks
         self.notifier = notifier
@@ -138,12 +139,12 @@ class Scavenger:
         return SweepReport(**total.counts(), alerted=alerted, errors=tuple(total.errors),
                            labourers=tuple(per_labourer))
 
-    def run(self, context: LambdaContext | None, clock: Clock,
+    def run(self, context: LambdaContext | None,
             sleep: Callable[[float], None] = time.sleep) -> list[SweepReport]:
         """One sweep; or, with ``sweep_seconds`` and a context, sweeps until time runs low."""
         if self.sweep_seconds is None:
-            return [self.sweep(clock.now())]
-        return run_ticks(self.sweep, context=context, clock=clock, sleep=sleep,
+            return [self.sweep(self.clock.now())]
+        return run_ticks(self.sweep, context=context, clock=self.clock, sleep=sleep,
                          every_seconds=self.sweep_seconds,
                          stop_margin_seconds=self.stop_margin_seconds)
 

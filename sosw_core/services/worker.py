@@ -26,7 +26,10 @@ Rules:
 
 Per-call state (invocation, context, stats) is thread-local: Lambda runs one event per
 container at a time, but the local runtime shares one instance between pool threads. Call
-:meth:`Worker.heartbeat` from the thread that runs ``process``.
+:meth:`Worker.heartbeat` and :meth:`Worker.ensure_current` from the thread that runs ``process``.
+
+Importing this module loads no botocore or boto3: :class:`LambdaReporter` imports them when it
+sends its first report (a worker's cold start pays for them only then).
 """
 
 from __future__ import annotations
@@ -41,9 +44,6 @@ import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
-
 from sosw_core.clock import Clock, SystemClock
 from sosw_core.domain.events import (
     MAX_ERROR_TEXT,
@@ -53,7 +53,8 @@ from sosw_core.domain.events import (
     parse_report,
     split_worker_event,
 )
-from sosw_core.errors import InvalidEvent, SoswError
+from sosw_core.domain.outcomes import Outcome
+from sosw_core.errors import AttemptSuperseded, InvalidEvent, SoswError
 
 logger = logging.getLogger(__name__)
 
@@ -118,11 +119,16 @@ class LambdaReporter:
             self._client = boto3.client("lambda")
         return self._client
 
-    def _retryable(self, exc: ClientError) -> bool:
+    def _retryable(self, exc: Any) -> bool:
+        """For a botocore ``ClientError``: throttled, or a 5xx."""
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         return exc.response.get("Error", {}).get("Code") in self.RETRYABLE_CODES or status >= 500
 
     def report(self, report: Report) -> dict[str, Any]:
+        # deferred: importing the Worker must not load botocore (cold starts, in-process reporting)
+        from botocore.exceptions import ClientError, HTTPClientError
+        from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
         payload = json.dumps(report.to_event(), separators=(",", ":")).encode()
         for attempt in range(1, self.attempts + 1):
             try:
@@ -240,15 +246,36 @@ class Worker:
         None goes back to the default, the WorkerAssistant Lambda."""
         self._reporter = value
 
-    def heartbeat(self) -> dict[str, Any] | None:
+    def heartbeat(self) -> Outcome | None:
         """Extend this attempt's lease (long tasks call it now and then); None without a task.
 
-        ``outcome == "stale"`` in the response means this attempt is no longer current (its
-        lease ran out and the task was retried or closed): the work may stop.
+        :attr:`Outcome.APPLIED`: the lease now ends the labourer's ``max_duration_seconds`` from
+        now. :attr:`Outcome.STALE`: this attempt is no longer current (its lease ran out and the
+        task was retried, or it closed) and the work may stop; :meth:`ensure_current` raises
+        then instead.
         """
         if self.invocation is None:
             return None
-        return self.reporter.report(Report(Action.HEARTBEAT, self.invocation))
+        response = self.reporter.report(Report(Action.HEARTBEAT, self.invocation))
+        try:
+            return Outcome(response.get("outcome"))
+        except ValueError:
+            raise ReportFailed(f"the heartbeat's answer names no outcome: {response!r:.300}") from None
+
+    def ensure_current(self) -> None:
+        """Extend this attempt's lease, or raise :class:`~sosw_core.errors.AttemptSuperseded` if
+        it is no longer current; does nothing without a task (plain Lambda mode).
+
+        Long tasks call it between chunks of work. Raised out of :meth:`process`, the exception
+        ends the run like any failure: it is reported, and the WorkerAssistant ignores the report
+        (the attempt it names was already counted), so only the current attempt decides the task.
+        """
+        invocation = self.invocation
+        if invocation is None:
+            return
+        outcome = self.heartbeat()
+        if outcome is not Outcome.APPLIED:
+            raise AttemptSuperseded(invocation.task_id, invocation.attempt)
 
     # -- the Lambda handler -------------------------------------------------------------------
     @classmethod
@@ -274,7 +301,7 @@ class Worker:
             logger.warning("attempt no longer current at start: not run", extra={
                 "task_id": invocation.task_id, "labourer_id": invocation.labourer_id,
                 "attempt": invocation.attempt})
-            return {"task_id": invocation.task_id, "outcome": "stale", "ran": False}
+            return {"task_id": invocation.task_id, "outcome": Outcome.STALE, "ran": False}
         try:
             self.before_process(payload)
             result = self.process(payload)
@@ -303,8 +330,8 @@ class Worker:
             return True
         if self.clock.now() + remaining / 1000.0 <= invocation.deadline_at:
             return True
-        response = self.heartbeat()
-        return response is None or response.get("outcome") == "applied"
+        outcome = self.heartbeat()
+        return outcome is None or outcome is Outcome.APPLIED
 
     def _fail(self, payload: dict[str, Any], invocation: Invocation, exc: Exception) -> dict[str, Any]:
         extra = {"task_id": invocation.task_id, "labourer_id": invocation.labourer_id,

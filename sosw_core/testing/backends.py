@@ -1,13 +1,21 @@
-"""Where a test's tasks live: moto (in-process, the default) or a DynamoDB Local.
+"""Where a test's tasks live: in memory (the default), in moto, or in a DynamoDB Local.
 
-Both backends create the real tables from the code's schema (:func:`sosw_core.adapters.dynamodb.create_tables`)
-under fresh names, so a test sees exactly the guarded writes production makes. Neither can reach
-AWS: :func:`fake_aws_env` sets throw-away credentials and a region for as long as it is open,
+* ``memory`` (:func:`memory_backend`): the in-memory store
+  (:mod:`sosw_core.adapters.memory`), with the same guarded writes, outcomes and errors as the
+  DynamoDB store (one contract suite runs on both). Needs nothing beyond ``pip install sosw-core``.
+* ``moto`` (:func:`moto_backend`): the real DynamoDB store on moto's in-process emulation; needs
+  moto (the ``test`` extra), imported only when this backend is chosen.
+* ``dynamodb-local`` (:func:`dynamodb_local_backend`): the real DynamoDB store on DynamoDB
+  Local (needs Java), closest to AWS.
+
+The DynamoDB backends create the real tables from the code's schema
+(:func:`sosw_core.adapters.dynamodb.create_tables`) under fresh names. None can reach AWS:
+:func:`fake_aws_env` sets throw-away credentials and a region for as long as a backend is open,
 and a DynamoDB Local backend points every client at its local endpoint.
 
 Usable without pytest::
 
-    with moto_backend(labourers=["sum"]) as backend:
+    with memory_backend(labourers=["sum"]) as backend:
         harness = WorkerHarness(backend.store, backend.config)
         ...
 """
@@ -17,15 +25,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from sosw_core.adapters.dynamodb import Store, create_tables, delete_tables, open_store
 from sosw_core.config.model import Backoff, LabourerConfig, SoswConfig, TablesConfig
 
+if TYPE_CHECKING:
+    from sosw_core.adapters.dynamodb import Store
+    from sosw_core.adapters.memory import MemoryStore
+
+MEMORY = "memory"
 MOTO = "moto"
 DYNAMODB_LOCAL = "dynamodb-local"
-BACKENDS = (MOTO, DYNAMODB_LOCAL)
+BACKENDS = (MEMORY, MOTO, DYNAMODB_LOCAL)
 
 DEFAULT_REGION = "us-east-1"
 # Credentials that are obviously fake: a client built with them can sign requests for moto and
@@ -55,13 +68,13 @@ class BackendError(ValueError):
 class Backend:
     """A store with fresh tables, and the config it was opened with."""
 
-    name: str  # "moto" or "dynamodb-local"
+    name: str  # "memory", "moto" or "dynamodb-local"
     config: SoswConfig
-    store: Store
+    store: Store | MemoryStore
 
     @property
     def endpoint(self) -> str | None:
-        """The DynamoDB Local endpoint; None on moto."""
+        """The DynamoDB Local endpoint; None on memory and moto."""
         return self.config.dynamodb.endpoint_url
 
 
@@ -123,6 +136,24 @@ def _config(config: SoswConfig | None, labourers: Iterable[LabourerConfig | str]
 
 
 @contextmanager
+def memory_backend(config: SoswConfig | None = None, *,
+                   labourers: Iterable[LabourerConfig | str] | None = None) -> Iterator[Backend]:
+    """Empty tables in memory (:func:`sosw_core.adapters.memory.open_memory_store`); gone at exit.
+
+    ``config`` (e.g. your own, loaded with :func:`sosw_core.config.load_config`) gives the
+    labourers and their rules; its table names and endpoint are replaced, as on the other
+    backends. Or pass ``labourers`` (configs or ids). The fake AWS environment is set while it
+    is open, so a worker that calls AWS itself cannot reach the real one.
+    """
+    from sosw_core.adapters.memory import open_memory_store
+
+    base = _config(config, labourers)
+    with fake_aws_env():
+        isolated = _isolated(base, None)
+        yield Backend(MEMORY, isolated, open_memory_store(isolated))
+
+
+@contextmanager
 def moto_backend(config: SoswConfig | None = None, *,
                  labourers: Iterable[LabourerConfig | str] | None = None) -> Iterator[Backend]:
     """Tables in moto's in-memory DynamoDB (``mock_aws``); everything is gone at exit.
@@ -132,6 +163,8 @@ def moto_backend(config: SoswConfig | None = None, *,
     ``labourers`` (configs or ids). Needs moto (the ``test`` extra).
     """
     from moto import mock_aws  # deferred: only this backend needs moto
+
+    from sosw_core.adapters.dynamodb import create_tables, open_store
 
     base = _config(config, labourers)
     with fake_aws_env(), mock_aws():
@@ -151,6 +184,8 @@ def dynamodb_local_backend(config: SoswConfig | None = None, *,
     one is started (fetched once, needs Java; see :mod:`sosw_core.local.dynamodb_local`) and
     stopped at exit. ``config``/``labourers`` as for :func:`moto_backend`.
     """
+    from sosw_core.adapters.dynamodb import create_tables, delete_tables, open_store
+
     base = _config(config, labourers)
     with ExitStack() as stack:
         stack.enter_context(fake_aws_env())
@@ -169,14 +204,24 @@ def dynamodb_local_backend(config: SoswConfig | None = None, *,
 def open_backend(name: str, config: SoswConfig | None = None, *,
                  labourers: Iterable[LabourerConfig | str] | None = None,
                  endpoint: str | None = None) -> Iterator[Backend]:
-    """:func:`moto_backend` or :func:`dynamodb_local_backend` by name (``"moto"``, ``"dynamodb-local"``)."""
-    if name == MOTO:
-        if endpoint is not None:
-            raise BackendError("endpoint: only the dynamodb-local backend takes an endpoint")
-        with moto_backend(config, labourers=labourers) as backend:
-            yield backend
-    elif name == DYNAMODB_LOCAL:
-        with dynamodb_local_backend(config, labourers=labourers, endpoint=endpoint) as backend:
-            yield backend
+    """:func:`memory_backend`, :func:`moto_backend` or :func:`dynamodb_local_backend` by name
+    (``"memory"``, ``"moto"``, ``"dynamodb-local"``)."""
+    check_name(name)
+    if name != DYNAMODB_LOCAL and endpoint is not None:
+        raise BackendError("endpoint: only the dynamodb-local backend takes an endpoint")
+    opened: AbstractContextManager[Backend]
+    if name == MEMORY:
+        opened = memory_backend(config, labourers=labourers)
+    elif name == MOTO:
+        opened = moto_backend(config, labourers=labourers)
     else:
+        opened = dynamodb_local_backend(config, labourers=labourers, endpoint=endpoint)
+    with opened as backend:
+        yield backend
+
+
+def check_name(name: object) -> str:
+    """``name`` if it is one of :data:`BACKENDS`; else :class:`BackendError` naming them."""
+    if name not in BACKENDS:
         raise BackendError(f"backend must be one of {', '.join(BACKENDS)} (got {name!r})")
+    return str(name)

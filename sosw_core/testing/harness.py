@@ -1,6 +1,6 @@
 """Run a Worker on a real task, the way the Orchestrator and the WorkerAssistant would.
 
-:class:`WorkerHarness` creates a task in a store (moto or DynamoDB Local, see
+:class:`WorkerHarness` creates a task in a store (in memory, moto or DynamoDB Local, see
 :mod:`sosw_core.testing.backends`), claims it with the same guarded write the Orchestrator
 uses, builds the worker event the Orchestrator sends (:func:`sosw_core.domain.events.worker_event`,
 through Lambda's JSON encoding and size limit), calls the worker with a Lambda context, and lets
@@ -24,9 +24,8 @@ import itertools
 import json
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sosw_core.adapters.dynamodb import Store
 from sosw_core.adapters.invokers.lambda_ import encode_event
 from sosw_core.clock import FixedClock
 from sosw_core.config.model import LabourerConfig, SoswConfig
@@ -34,10 +33,14 @@ from sosw_core.domain.events import Report, split_worker_event, worker_event
 from sosw_core.domain.outcomes import Outcome
 from sosw_core.domain.task import NewTask, Task, TaskState
 from sosw_core.errors import SoswError
-from sosw_core.services.assistant import WorkerAssistant
 from sosw_core.services.worker import DirectReporter, Reporter, Worker
 from sosw_core.testing.backends import DEFAULT_REGION, Backend
 from sosw_core.testing.results import SentReport, WorkerRun
+from sosw_core.wiring import build_assistant
+
+if TYPE_CHECKING:
+    from sosw_core.adapters.dynamodb import Store
+    from sosw_core.adapters.memory import MemoryStore
 
 
 class HarnessError(SoswError):
@@ -94,11 +97,11 @@ def _as_worker(worker: Worker | type[Worker]) -> Worker:
 class WorkerHarness:
     """Create, dispatch and run tasks for a Worker on ``store``; read back what happened."""
 
-    def __init__(self, store: Store, config: SoswConfig, *, clock: FixedClock | None = None):
+    def __init__(self, store: Store | MemoryStore, config: SoswConfig, *, clock: FixedClock | None = None):
         self.store = store
         self.config = config
         self.clock = clock or FixedClock(time.time())
-        self.assistant = WorkerAssistant(store.tasks, config, self.clock)
+        self.assistant = build_assistant(config, store, clock=self.clock, handoff=False)
         self._ids = itertools.count(1)
 
     @classmethod

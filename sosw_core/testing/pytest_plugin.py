@@ -14,9 +14,10 @@ Fixtures (each documented below): ``sosw_aws_env``, ``sosw_labourers``, ``sosw_c
 
 Choosing the backend (first that applies): the ``sosw_backend_name`` fixture if you override or
 parametrize it; a ``@pytest.mark.sosw_backend("dynamodb-local")`` marker; the command-line
-option ``--sosw-backend``; the ini option ``sosw_backend``; else ``moto``. Command-line and
-ini options and the marker need the plugin enabled in the top-level conftest (pytest reads
-options and markers before it imports test modules).
+option ``--sosw-backend``; the ini option ``sosw_backend``; else ``memory`` (the in-memory
+store: no moto, no Java). ``moto`` needs moto installed (the ``test`` extra); it is imported only
+when chosen. Command-line and ini options and the marker need the plugin enabled in the
+top-level conftest (pytest reads options and markers before it imports test modules).
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ from sosw_core.testing.backends import (
     BACKENDS,
     DYNAMODB_LOCAL,
     FAKE_AWS_ENV,
-    MOTO,
+    MEMORY,
     TEST_LABOURER,
     UNSET_AWS_ENV,
     Backend,
     BackendError,
     base_config,
-    dynamodb_local_backend,
-    moto_backend,
+    check_name,
+    open_backend,
 )
 from sosw_core.testing.harness import WorkerHarness
 
@@ -48,16 +49,17 @@ ENDPOINT_ENV = "SOSW_TEST_DYNAMODB_ENDPOINT"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sosw-core", "sosw-core worker test kit")
     group.addoption("--sosw-backend", choices=BACKENDS, default=None,
-                    help="where sosw_backend/sosw_harness keep tasks: moto (default) or dynamodb-local")
+                    help="where sosw_backend/sosw_harness keep tasks: memory (default), moto or "
+                         "dynamodb-local")
     group.addoption("--sosw-dynamodb-endpoint", default=None, metavar="URL",
                     help=f"use this running DynamoDB Local instead of starting one (or set {ENDPOINT_ENV})")
-    parser.addini("sosw_backend", "default backend of the sosw fixtures: moto or dynamodb-local",
-                  default=MOTO)
+    parser.addini("sosw_backend", "default backend of the sosw fixtures: memory, moto or dynamodb-local",
+                  default=MEMORY)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "sosw_backend(name): run this test's sosw fixtures on 'moto' "
-                                       "or 'dynamodb-local'")
+    config.addinivalue_line("markers", "sosw_backend(name): run this test's sosw fixtures on 'memory', "
+                                       "'moto' or 'dynamodb-local'")
 
 
 @pytest.fixture
@@ -88,10 +90,10 @@ def sosw_config(sosw_labourers: Sequence[LabourerConfig | str]) -> SoswConfig:
 
 @pytest.fixture
 def sosw_backend_name(request: pytest.FixtureRequest) -> str:
-    """``"moto"`` or ``"dynamodb-local"``: the marker, ``--sosw-backend``, ini ``sosw_backend``,
-    else moto. Override or parametrize it to choose in code::
+    """``"memory"``, ``"moto"`` or ``"dynamodb-local"``: the marker, ``--sosw-backend``, ini
+    ``sosw_backend``, else memory. Override or parametrize it to choose in code::
 
-        @pytest.mark.parametrize("sosw_backend_name", ["moto", "dynamodb-local"])
+        @pytest.mark.parametrize("sosw_backend_name", ["memory", "dynamodb-local"])
         def test_on_both(sosw_harness): ...
     """
     marker = request.node.get_closest_marker("sosw_backend")
@@ -101,16 +103,14 @@ def sosw_backend_name(request: pytest.FixtureRequest) -> str:
         name = marker.args[0]
     else:
         name = request.config.getoption("sosw_backend", default=None) or _ini_backend(request.config)
-    if name not in BACKENDS:
-        raise BackendError(f"backend must be one of {', '.join(BACKENDS)} (got {name!r})")
-    return name
+    return check_name(name)
 
 
 def _ini_backend(config: pytest.Config) -> str:
     try:
-        return str(config.getini("sosw_backend") or MOTO)
+        return str(config.getini("sosw_backend") or MEMORY)
     except ValueError:  # the plugin was registered after the ini options were read
-        return MOTO
+        return MEMORY
 
 
 @pytest.fixture(scope="session")
@@ -133,17 +133,12 @@ def sosw_dynamodb_local(request: pytest.FixtureRequest) -> Iterator[str]:
 def sosw_backend(request: pytest.FixtureRequest, sosw_aws_env: None, sosw_config: SoswConfig,
                  sosw_backend_name: str) -> Iterator[Backend]:
     """A :class:`~sosw_core.testing.backends.Backend` (``.store``, ``.config``, ``.name``) with
-    fresh tables for this test: in moto (inside ``mock_aws``) or in the session's DynamoDB
-    Local (tables dropped after the test)."""
-    if sosw_backend_name not in BACKENDS:
-        raise BackendError(f"backend must be one of {', '.join(BACKENDS)} (got {sosw_backend_name!r})")
-    if sosw_backend_name == DYNAMODB_LOCAL:
-        endpoint = request.getfixturevalue("sosw_dynamodb_local")
-        with dynamodb_local_backend(sosw_config, endpoint=endpoint) as backend:
-            yield backend
-    else:
-        with moto_backend(sosw_config) as backend:
-            yield backend
+    fresh tables for this test: in memory, in moto (inside ``mock_aws``) or in the session's
+    DynamoDB Local (tables dropped after the test)."""
+    name = check_name(sosw_backend_name)
+    endpoint = request.getfixturevalue("sosw_dynamodb_local") if name == DYNAMODB_LOCAL else None
+    with open_backend(name, sosw_config, endpoint=endpoint) as backend:
+        yield backend
 
 
 @pytest.fixture

@@ -1,26 +1,16 @@
-"""The task store's contract, run on moto and on DynamoDB Local alike."""
+"""The task store's contract, run on memory, moto and DynamoDB Local alike (``any_store``)."""
 
 from __future__ import annotations
 
 import pytest
+from pynamodb.exceptions import PynamoDBException
 
+from sosw_core.adapters.memory import ItemTooLarge
 from sosw_core.domain.outcomes import Outcome
 from sosw_core.domain.task import EventKind, NewTask, TaskState
 from sosw_core.errors import InvalidTask, ReportRejected, TaskNotFound
+from tests.contract.steps import T0, W, claim_next, queued
 from tests.support import count_rows, labourer
-
-T0 = 1_700_000_000.0
-W = labourer("w", max_duration_seconds=60, max_attempts=3)
-
-
-def queued(store, n=1, labourer_id="w", now=T0, prefix="t"):
-    for i in range(n):
-        assert store.tasks.create(NewTask(f"{prefix}{i}", labourer_id, {"i": i}), now + i * 0.001)
-
-
-def claim_next(store, lab=W, now=T0 + 1):
-    ref = store.queries.next_queued(lab.id, 1)[0]
-    return store.tasks.claim(ref.task_id, ref.attempts, lab, now)
 
 
 def test_create_is_idempotent_by_task_id(any_store):
@@ -241,3 +231,65 @@ def test_oversized_payload_is_refused_before_any_write(any_store):
     with pytest.raises(InvalidTask, match="payload"):
         any_store.tasks.create(NewTask("big", "w", {"blob": "x" * 300_000}), T0)
     assert count_rows(any_store) == 0
+
+
+def test_reports_naming_another_labourer_are_refused(any_store):
+    queued(any_store)
+    task = claim_next(any_store)
+    other = labourer("other")
+    with pytest.raises(ReportRejected, match="the task belongs to 'w'"):
+        any_store.tasks.heartbeat(task.task_id, task.token, 1, other, T0 + 2)
+    with pytest.raises(ReportRejected, match="the task belongs to 'w'"):
+        any_store.tasks.complete(task.task_id, task.token, 1, T0 + 2, labourer_id="other")
+    assert any_store.tasks.expire(task.task_id, 1, other, T0 + 100) == (Outcome.LOST_RACE, None)
+    assert any_store.tasks.get(task.task_id) == task
+
+
+def test_a_completion_of_an_old_attempt_is_stale_while_a_newer_one_runs(any_store):
+    queued(any_store)
+    first = claim_next(any_store)
+    any_store.tasks.expire(first.task_id, 1, W, T0 + 70)
+    any_store.tasks.requeue(first.task_id, "w", T0 + 80, T0 + 80)
+    second = claim_next(any_store, now=T0 + 81)
+    assert any_store.tasks.complete(first.task_id, first.token, 1, T0 + 82) is Outcome.STALE
+    assert any_store.tasks.get(first.task_id) == second  # the running attempt keeps its slot
+    assert any_store.tasks.complete(first.task_id, first.token, 2, T0 + 83) is Outcome.APPLIED
+
+
+def test_the_history_says_what_happened_in_order(any_store):
+    queued(any_store)
+    task = claim_next(any_store)
+    any_store.tasks.heartbeat(task.task_id, task.token, 1, W, T0 + 5)
+    any_store.tasks.fail(task.task_id, task.token, 1, W, T0 + 6, error_type="KeyError",
+                         message="'k'\nTraceback (most recent call last): ...")
+    row = any_store.tasks.get(task.task_id)
+    assert [(e.kind, e.attempt, e.at, e.detail) for e in row.events] == [
+        (EventKind.CREATED, 0, T0, ""), (EventKind.CLAIMED, 1, T0 + 1, ""), (EventKind.HEARTBEAT, 1, T0 + 5, ""),
+        (EventKind.FAILED, 1, T0 + 6, "KeyError: 'k'"), (EventKind.RETRY_SCHEDULED, 1, T0 + 6, "due in 10.0s")]
+    assert row.error_message.startswith("'k'\nTraceback") and row.updated_at == T0 + 6
+
+
+def test_a_released_task_is_not_running_and_can_be_claimed_again(any_store):
+    queued(any_store)
+    task = claim_next(any_store)
+    any_store.tasks.release(task, T0 + 2, "throttled " * 100)
+    again = any_store.tasks.get(task.task_id)
+    assert (again.deadline_at, again.events[-1].kind, len(again.events[-1].detail)) == (None, EventKind.RELEASED, 500)
+    assert any_store.queries.count_running("w") == 0 and any_store.queries.due("w", T0 + 1000, 10) == []
+    assert claim_next(any_store, now=T0 + 3).attempts == 1
+
+
+def test_get_and_find_of_a_missing_task(any_store):
+    with pytest.raises(TaskNotFound, match="no task with task_id 'ghost'"):
+        any_store.tasks.get("ghost")
+    assert any_store.tasks.find("ghost") is None
+
+
+@pytest.mark.not_on_moto(reason="moto applies an update past the 400 KB item limit and then refuses it "
+                                "(moto 5.2.5: the row is changed although the call raised)")
+def test_a_write_past_the_item_size_limit_is_refused_and_changes_nothing(any_store):
+    assert any_store.tasks.create(NewTask("big", "w", {"blob": "x" * 250_000}), T0)
+    task = claim_next(any_store)
+    with pytest.raises((ItemTooLarge, PynamoDBException), match="size"):
+        any_store.tasks.complete(task.task_id, task.token, 1, T0 + 2, result={"r": "y" * 200_000})
+    assert any_store.tasks.get("big") == task

@@ -21,7 +21,8 @@ from moto import mock_aws
 
 from sosw_core.adapters.dynamodb import create_tables, open_store
 from tests.fuzz.profiles import CHAOS, CI, PROFILE_ENV
-from tests.support import labourer, make_config
+from tests.fuzz.world import LABOURERS
+from tests.support import make_config
 
 SPEED_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
                 HealthCheck.large_base_example]
@@ -35,9 +36,6 @@ settings.register_profile(CHAOS, max_examples=10_000, deadline=None,
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile(os.environ.get(PROFILE_ENV, CI))
-
-
-LABOURERS = (labourer("w", max_attempts=3), labourer("v", max_attempts=2))
 
 
 @pytest.fixture(scope="module")

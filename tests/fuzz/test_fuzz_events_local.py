@@ -8,11 +8,10 @@ from hypothesis import strategies as st
 
 from sosw_core.adapters.dynamodb import create_tables, delete_tables, open_store
 from sosw_core.clock import FixedClock
-from sosw_core.services.assistant import WorkerAssistant
-from tests.fuzz.conftest import LABOURERS
+from sosw_core.wiring import build_assistant
+from tests.fuzz.cases import broken_worker_case, forged_report_case
 from tests.fuzz.profiles import examples
-from tests.fuzz.test_fuzz_events import broken_worker_case, forged_report_case
-from tests.fuzz.world import T0, tasks_in_every_state
+from tests.fuzz.world import LABOURERS, T0, tasks_in_every_state
 from tests.support import make_config
 
 pytestmark = pytest.mark.integration
@@ -28,7 +27,7 @@ def world(dynamodb_local):
         store = open_store(config)
         create_tables(store.models)
         tasks = tasks_in_every_state(store, config, "local")
-        yield store, tasks, WorkerAssistant(store.tasks, config, FixedClock(T0 + 30)), \
+        yield store, tasks, build_assistant(config, store, clock=FixedClock(T0 + 30), handoff=False), \
             tuple(lab.id for lab in config.labourers)
         delete_tables(store.models)
 

@@ -14,8 +14,10 @@ import boto3
 from sosw_core.adapters.dynamodb import Store
 from sosw_core.config import SoswConfig
 from sosw_core.domain.task import NewTask, Task
+from tests.support import labourer
 
 T0 = 1_700_000_000.0
+LABOURERS = (labourer("w", max_attempts=3), labourer("v", max_attempts=2))  # every fuzzed deployment's labourers
 _CLIENTS: dict[int, Any] = {}
 
 

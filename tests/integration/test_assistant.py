@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
+from dataclasses import replace
 
 import pytest
 
@@ -16,7 +17,7 @@ from sosw_core.domain.events import Action
 from sosw_core.domain.task import EventKind, NewTask, TaskState
 from sosw_core.errors import InvalidEvent, ReportRejected, TaskNotFound, UnknownLabourer
 from sosw_core.services.assistant import WorkerAssistant
-from sosw_core.services.handoff import HandOff
+from sosw_core.wiring import build_assistant
 from tests.support import count_rows, labourer, make_config
 
 pytestmark = pytest.mark.integration
@@ -39,8 +40,7 @@ class InvokeLog:
 
 
 def assistant_for(store, config, clock, chain: InvokeLog) -> WorkerAssistant:
-    handoff = HandOff(config, store.queries, store.tasks, chain, StaticMetrics({}).for_tick)
-    return WorkerAssistant(store.tasks, config, clock, handoff=handoff)
+    return build_assistant(config, store, clock=clock, invoker=chain, metrics=StaticMetrics({}).for_tick)
 
 
 @pytest.fixture
@@ -341,8 +341,9 @@ def test_a_hand_off_that_lost_its_pick_reads_the_queue_again(world):
     for n in range(2, 13):  # 11 queued: the first read sees 10 of them (max 10), the rival takes those
         store.tasks.create(NewTask(f"t-{n:02d}", "w", {"n": n}), T0 + n)
     queries = RivalClaimsWhatItReads(store.queries, store.tasks, lab)
-    handoff = HandOff(config, queries, store.tasks, chain, StaticMetrics({}).for_tick)
-    response = WorkerAssistant(store.tasks, config, clock, handoff=handoff).handle(report(task, Action.COMPLETED))
+    assistant = build_assistant(config, replace(store, queries=queries), clock=clock, invoker=chain,
+                                metrics=StaticMetrics({}).for_tick)
+    response = assistant.handle(report(task, Action.COMPLETED))
     assert (response["outcome"], response["chained"]) == ("applied", 1)
     assert queries.reads == 2 and len(queries.rival) == 10
     (_, next_id), = chain.calls

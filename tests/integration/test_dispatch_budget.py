@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 
 import pytest
@@ -19,17 +20,15 @@ import pytest
 from devtools.metering import RequestMeter
 from sosw_core.adapters.cloudwatch import StaticMetrics
 from sosw_core.adapters.dynamodb import Store, create_tables, delete_tables, open_store
-from sosw_core.clock import SystemClock
+from sosw_core.adapters.notifiers.local import MemoryNotifier
+from sosw_core.clock import Clock, FixedClock, SystemClock
 from sosw_core.config import LabourerConfig, SoswConfig
 from sosw_core.domain.events import split_worker_event
 from sosw_core.domain.task import NewTask, TaskState
-from sosw_core.services.assistant import WorkerAssistant
-from sosw_core.services.handoff import HandOff
 from sosw_core.services.orchestrator import Orchestrator
-from sosw_core.services.scavenger import Scavenger
-from tests.support import labourer, make_config
-from tests.unit.test_orchestrator import RecordingInvoker
-from tests.unit.test_scavenger import RecordingNotifier
+from sosw_core.wiring import build_assistant, build_orchestrator, build_scavenger
+from tests.fakes import FlakyNotifier, RecordingInvoker
+from tests.support import alerted, labourer, make_config
 
 pytestmark = pytest.mark.integration
 T0 = 1_700_000_000.0
@@ -54,11 +53,23 @@ def tables(dynamodb_local) -> Callable[..., tuple[SoswConfig, Store]]:
         delete_tables(store.models)
 
 
-def orchestrator(config: SoswConfig, invoker, queries=None, *, leases: bool = True) -> Orchestrator:
+class NoLeases:
+    """Dispatch leases that are always granted: what the bound would be without them."""
+
+    def acquire(self, labourer_id: str, owner: str, now: float, seconds: float) -> bool:
+        return True
+
+    def release(self, labourer_id: str, owner: str) -> bool:
+        return True
+
+
+def orchestrator(config: SoswConfig, invoker, queries=None, *, leases: bool = True,
+                 clock: Clock | None = None) -> Orchestrator:
     """An orchestrator with a store of its own (as a separate Lambda container would have)."""
     store = open_store(config)
-    return Orchestrator(config, queries or store.queries, store.tasks, invoker, StaticMetrics({}).for_tick,
-                        leases=store.leases if leases else None)
+    store = replace(store, queries=queries or store.queries, leases=store.leases if leases else NoLeases())
+    return build_orchestrator(config, store, invoker=invoker, metrics=StaticMetrics({}).for_tick,
+                              clock=clock or FixedClock(T0))
 
 
 def in_flight(store: Store, labourer_id: str) -> int:
@@ -69,7 +80,7 @@ def in_flight(store: Store, labourer_id: str) -> int:
 
 def complete_all(store: Store, invoker: RecordingInvoker, now: float, done: set[str]) -> None:
     """Play the workers: complete every invoked task not completed yet."""
-    for _, event in list(invoker.events):
+    for _, event in list(invoker.calls):
         _, inv = split_worker_event(event)
         if inv.task_id not in done:
             store.tasks.complete(inv.task_id, inv.token, inv.attempt, now)
@@ -238,8 +249,8 @@ def test_three_orchestrators_and_hand_offs_never_run_more_than_max(tables):
 
     service = LambdaService()
     hand_store = open_store(config)
-    assistant = WorkerAssistant(hand_store.tasks, config, SystemClock(), handoff=HandOff(
-        config, hand_store.queries, hand_store.tasks, service, StaticMetrics({}).for_tick))
+    assistant = build_assistant(config, hand_store, clock=SystemClock(), invoker=service,
+                                metrics=StaticMetrics({}).for_tick)
     stop = threading.Event()
 
     def ticking(orch):
@@ -248,7 +259,7 @@ def test_three_orchestrators_and_hand_offs_never_run_more_than_max(tables):
             assert record.error is None, record.error
             time.sleep(0.01)
 
-    orchestrators = [orchestrator(config, service) for _ in range(3)]
+    orchestrators = [orchestrator(config, service, clock=SystemClock()) for _ in range(3)]
     threads = [threading.Thread(target=ticking, args=(o,)) for o in orchestrators]
     for t in threads:
         t.start()
@@ -296,8 +307,8 @@ def test_non_overlapping_dispatches_with_settled_counts_never_exceed_max(tables)
 def test_two_concurrent_scavengers_alert_each_dead_task_exactly_once(tables):
     config, store = tables([labourer("w", max_attempts=1)])
     lab = config.labourer("w")
-    notifiers = [RecordingNotifier(), RecordingNotifier()]
-    scavengers = [Scavenger(config, s.queries, s.tasks, n)
+    notifiers = [MemoryNotifier(), MemoryNotifier()]
+    scavengers = [build_scavenger(config, s, notifier=n)
                   for s, n in zip((open_store(config), open_store(config)), notifiers, strict=True)]
     expected: list[str] = []
     for rnd in range(3):
@@ -312,18 +323,17 @@ def test_two_concurrent_scavengers_alert_each_dead_task_exactly_once(tables):
                                partial(scavengers[1].sweep, base + LEASE))
         assert not any(r.errors for r in reports)
         assert sum(r.expired for r in reports) == 25  # each lease ended once
-    alerted = notifiers[0].alerted() + notifiers[1].alerted()
-    assert alerted == Counter(expected)
+    assert alerted(notifiers[0]) + alerted(notifiers[1]) == Counter(expected)
     assert all(r.state == TaskState.DEAD.value for r in store.models.task.scan())
     assert [s.sweep(T0 + 10**5).alerted for s in scavengers] == [(), ()]
     print(f"\ntwo scavengers: {len(expected)} dead tasks, alerts split "
-          f"{sum(notifiers[0].alerted().values())}/{sum(notifiers[1].alerted().values())}, none twice")
+          f"{sum(alerted(notifiers[0]).values())}/{sum(alerted(notifiers[1]).values())}, none twice")
 
 
 def test_a_scavenger_whose_publish_fails_returns_its_alerts_and_they_go_out_once(tables):
     config, store = tables([labourer("w", max_attempts=1)])
     lab = config.labourer("w")
-    failing, healthy = RecordingNotifier(failures=1), RecordingNotifier()
+    failing, healthy = FlakyNotifier(failures=1), MemoryNotifier()
     a_took = threading.Event()
 
     class TakesFirst:
@@ -346,8 +356,9 @@ def test_a_scavenger_whose_publish_fails_returns_its_alerts_and_they_go_out_once
         assert a_took.wait(timeout=WAIT), "a never took an alert"
         return b.sweep(T0 + LEASE)
 
-    a = Scavenger(config, open_store(config).queries, TakesFirst(open_store(config).tasks), failing)
-    b = Scavenger(config, open_store(config).queries, open_store(config).tasks, healthy)
+    a_store = open_store(config)
+    a = build_scavenger(config, replace(a_store, tasks=TakesFirst(a_store.tasks)), notifier=failing)
+    b = build_scavenger(config, open_store(config), notifier=healthy)
     ids = [f"t{i:02d}" for i in range(30)]
     store.batch.create_many([NewTask(i, "w", {}) for i in ids], T0)
     for i in ids:
@@ -355,16 +366,16 @@ def test_a_scavenger_whose_publish_fails_returns_its_alerts_and_they_go_out_once
     results = concurrently(lambda: a.sweep(T0 + LEASE), b_sweep)
     assert isinstance(results[0], ConnectionError)
     b.sweep(T0 + LEASE + 1)  # picks up what a returned
-    assert healthy.alerted() + failing.alerted() == Counter(ids)
+    assert alerted(healthy) + alerted(failing) == Counter(ids)
 
 
 # -- request budget -----------------------------------------------------------------------
 def test_request_budget(tables):
     config, store = tables([labourer("w", max_simultaneous_invocations=25)])
     invoker = RecordingInvoker()
-    orch = Orchestrator(config, store.queries, store.tasks, invoker, StaticMetrics({}).for_tick,
-                        leases=store.leases)
-    scavenger = Scavenger(config, store.queries, store.tasks, RecordingNotifier())
+    orch = build_orchestrator(config, store, invoker=invoker, metrics=StaticMetrics({}).for_tick,
+                              clock=FixedClock(T0))
+    scavenger = build_scavenger(config, store, notifier=MemoryNotifier())
 
     with RequestMeter(store.models) as idle:
         orch.tick(T0)

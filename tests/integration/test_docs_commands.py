@@ -17,14 +17,13 @@ command took.
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from sosw_core.adapters.dynamodb import create_tables, delete_tables, open_store
-from tests.docs_commands import DocCommand, doc_files, find_commands, find_shell_blocks
+from tests.docs_commands import DocCommand, doc_files, find_commands, find_shell_blocks, run_command
 from tests.support import make_config
 
 pytestmark = pytest.mark.integration
@@ -56,7 +55,8 @@ NOT_RUN: dict[str, str] = {
     "sosw-core deploy --stage dev --bucket my-artifacts --parameter "
     "LabourerFunctionArns=arn:aws:lambda:us-east-1:123456789012:function:sosw-core-dev-example-worker "
     '--parameter ConfigDocument="$(cat config/dev.json)"': AWS,
-    "sosw-core submit job.json --async-lambda sosw-core-dev-scheduler": AWS,
+    'SOSW_CONFIG_JSON="$(cat config/dev.json)" sosw-core submit job.json --async-lambda '
+    "sosw-core-dev-scheduler": AWS,
     # docs/writing-a-worker.md
     "pytest -q tests/unit/test_example_worker.py": "part of make test; not run a second time",
     # docs/running-locally.md
@@ -86,19 +86,10 @@ def shell_environment(endpoint: str, tasks_table: str, jobs_table: str) -> dict[
     return env
 
 
-def run_command(command: DocCommand, env: dict[str, str]) -> str | None:
-    """Run one doc command; ``None`` when it exited as expected, else what went wrong."""
-    text = RUN_INSTEAD.get(command.command, (command.command, ""))[0]
-    try:
-        done = subprocess.run(["bash", "-o", "pipefail", "-c", text], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return f"{command.where}: `{text}` did not finish within {COMMAND_TIMEOUT:.0f} s"
-    if done.returncode == command.expected_exit:
-        return None
-    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-    return (f"{command.where}: `{text}` exited {done.returncode}, "
-            f"the doc expects {command.expected_exit}\n{tail}")
+def run_doc_command(command: DocCommand, env: dict[str, str]) -> str | None:
+    """Run one doc command from the repository root (its RUN_INSTEAD form if it has one)."""
+    return run_command(command, env, cwd=ROOT, timeout=COMMAND_TIMEOUT,
+                       text=RUN_INSTEAD.get(command.command, (command.command, ""))[0])
 
 
 @pytest.mark.parametrize("doc", DOC_PATHS)
@@ -114,7 +105,7 @@ def test_every_command_in_the_doc_runs(doc, dynamodb_local):
     try:
         for command in commands:
             started = time.monotonic()
-            problem = run_command(command, env)
+            problem = run_doc_command(command, env)
             print(f"{time.monotonic() - started:6.1f} s  {command.where}  {command.command[:80]}")
             if problem is not None:
                 failures.append(problem)

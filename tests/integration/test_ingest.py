@@ -10,34 +10,27 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import boto3
 import pytest
 
 from devtools.metering import RequestMeter
 from sosw_core.adapters.dynamodb.batch import BatchCreator
-from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.cli.main import main
 from sosw_core.clock import FixedClock
 from sosw_core.config import SchedulerConfig
 from sosw_core.domain.job_record import JobState
 from sosw_core.domain.task import TaskState
 from sosw_core.services.ingest import Ingestor
-from tests.support import RunsOut
+from sosw_core.wiring import build_scheduler
+from tests.fakes import RecordingInvoker, RunsOut
 
 pytestmark = pytest.mark.integration
 START = 1_699_920_000.0 + 3_600  # 2023-11-14T01:00Z: tests that wait for a lease stay on one day
 
 SCHEDULER = SchedulerConfig(job_schema_variants=(("default", ("section", "store", "product")),),
                             time_margin_seconds=30)
-
-
-class RecordingInvoker:
-    def __init__(self) -> None:
-        self.events: deque[dict] = deque()
-
-    def invoke(self, function_name: str, event: dict) -> None:
-        self.events.append(event)
 
 
 class Crash(BaseException):
@@ -73,8 +66,8 @@ def env(local_config, local_store):
 
 def make(env, clock, invoker, *, batch: BatchCreator | None = None, **kwargs) -> Ingestor:
     config, store = env
-    return Ingestor(config, JobStore(store.models, endpoint=config.dynamodb.endpoint_url),
-                    batch or store.batch, invoker, clock, **kwargs)
+    return build_scheduler(config, replace(store, batch=batch or store.batch), invoker=invoker,
+                           clock=clock, **kwargs)
 
 
 def test_100k_tasks_through_continuations_with_duplicate_deliveries(env):
@@ -95,8 +88,7 @@ def test_100k_tasks_through_continuations_with_duplicate_deliveries(env):
         event = queue.popleft()
         result = make(env, clock, invoker, on_page=on_page).handle(event, RunsOut(15))  # lease read + 14 pages: 7,000 tasks
         results.append(result)
-        queue.extend(invoker.events)
-        invoker.events.clear()
+        queue.extend(event for _, event in invoker.take())
         if len(results) == 3:
             queue.append(job)  # the job re-sent mid-way, between two invocations
         clock.advance(1)
@@ -108,7 +100,7 @@ def test_100k_tasks_through_continuations_with_duplicate_deliveries(env):
     assert sum(r.get("written", 0) for r in results) == 100_000
     assert [r["state"] for r in results if not r["duplicate"]].count("done") == 1
     assert any(r["duplicate"] for r in results)  # the re-sent job or the continuation it raced
-    record, = JobStore(store.models).list_jobs()
+    record, = store.jobs.list_jobs()
     assert (record.state, record.cursor, record.total) == (JobState.DONE, 100_000, 100_000)
     again = make(env, clock, invoker).handle(job, RunsOut(15))  # sent again once done
     assert again["duplicate"] and again["state"] == "done"
@@ -126,13 +118,13 @@ def test_50000_id_flat_job_through_continuations(env):
     assert len(json.dumps(job)) > 300 * 1024
     results = [make(env, clock, invoker).handle(job, RunsOut(15))]  # 14 pages of 500 per invocation
     while results[-1]["state"] == "continued":
-        event = invoker.events.popleft()
+        (_, event), = invoker.take()
         clock.advance(1)
         results.append(make(env, clock, invoker).handle(event, RunsOut(15)))
-    assert [r["state"] for r in results] == ["continued"] * 7 + ["done"] and not invoker.events
+    assert [r["state"] for r in results] == ["continued"] * 7 + ["done"] and not invoker.calls
     assert sum(r["written"] for r in results) == 50_000 and sum(r["skipped"] for r in results) == 0
     job_id = results[0]["job_id"]
-    record = JobStore(store.models).get(job_id)
+    record = store.jobs.get(job_id)
     assert (record.state, record.cursor, record.total) == (JobState.DONE, 50_000, 50_000)
     assert make(env, clock, invoker).handle(job)["duplicate"]
     assert scan_count(store) == 50_000
@@ -158,7 +150,7 @@ def test_crash_mid_page_then_redelivery_after_lease_expiry(env):
     with pytest.raises(Crash):
         make(env, clock, RecordingInvoker(), batch=CrashingBatch(store.tasks)).handle(job)
     partial = scan_count(store)
-    record, = JobStore(store.models).list_jobs()
+    record, = store.jobs.list_jobs()
     assert record.cursor == 500 and 500 < partial < 1_000
     claimed = store.tasks.claim(f"{record.job_id}_0000501", 0, config.labourer("w"), clock.now())
     assert claimed is not None

@@ -1,4 +1,5 @@
-"""sosw_core.testing on DynamoDB Local: the same harness and fixtures on the emulator AWS ships."""
+"""sosw_core.testing on DynamoDB Local: the same harness and fixtures on the emulator AWS ships
+(the plugin is registered for every test in tests/conftest.py; its DynamoDB Local is the session's)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,7 @@ from tests.support import count_rows
 from workers.example_worker.handler import OutOfTime, SumWorker
 
 pytestmark = pytest.mark.integration
-pytest_plugins = ["pytester", "sosw_core.testing.pytest_plugin"]
-
-
-@pytest.fixture(scope="session")
-def sosw_dynamodb_local(dynamodb_local):
-    """The plugin's DynamoDB Local is the one this test session already runs."""
-    return dynamodb_local
+pytest_plugins = ["pytester"]
 
 
 def table_names(endpoint):
@@ -31,8 +26,8 @@ def table_names(endpoint):
     return set(client.list_tables()["TableNames"])
 
 
-@pytest.mark.parametrize("sosw_backend_name", ["moto", "dynamodb-local"])
-def test_the_example_worker_behaves_the_same_on_both_backends(sosw_backend, sosw_harness):
+@pytest.mark.parametrize("sosw_backend_name", ["memory", "moto", "dynamodb-local"])
+def test_the_example_worker_behaves_the_same_on_every_backend(sosw_backend, sosw_harness, sosw_backend_name):
     ok = sosw_harness.run(SumWorker, {"numbers": [1, 2, 3.5]})
     ok.assert_completed({"sum": 6.5})
     late = sosw_harness.run(SumWorker(heartbeat_every=1), {"numbers": [1, 2]}, timeout_seconds=1)
@@ -46,7 +41,8 @@ def test_the_example_worker_behaves_the_same_on_both_backends(sosw_backend, sosw
         EventKind.CREATED, EventKind.CLAIMED, EventKind.FAILED, EventKind.RETRY_SCHEDULED,
         EventKind.REQUEUED, EventKind.CLAIMED, EventKind.HEARTBEAT, EventKind.COMPLETED]
     assert count_rows(sosw_backend.store) == 2
-    assert sosw_backend.name == ("dynamodb-local" if sosw_backend.endpoint else "moto")
+    assert sosw_backend.name == sosw_backend_name
+    assert (sosw_backend.endpoint is not None) == (sosw_backend_name == "dynamodb-local")
 
 
 def test_without_pytest_on_a_running_dynamodb_local_the_tables_are_dropped_after(dynamodb_local):

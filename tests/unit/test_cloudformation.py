@@ -177,27 +177,32 @@ def violations(template: dict[str, Any]) -> tuple[list[str], set[tuple[str, tupl
         for res in _as_list(st.get("Resource")):
             if res == "*":
                 unscoped.add((owner, actions))
-            elif isinstance(res, str):
-                problems.append(f"{where}: literal resource {res}")
-            elif "Ref" in res:
-                if res["Ref"] not in resources | parameters:
-                    problems.append(f"{where}: Ref to unknown {res['Ref']}")
-            elif "Fn::GetAtt" in res:
-                if res["Fn::GetAtt"][0] not in resources:
-                    problems.append(f"{where}: GetAtt of unknown {res['Fn::GetAtt']}")
-            elif "Fn::ImportValue" in res:
-                continue  # another stack's export (the worker template)
-            elif "Fn::Sub" in res:
-                text = res["Fn::Sub"]
-                names = set(re.findall(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}", text))
-                if not names & (resources | {"Stage"}):
-                    problems.append(f"{where}: {text} names no resource of this stack")
-                if "*" in text and not (re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\*", text)
-                                        and text[2:].split(".")[0] in tables):
-                    problems.append(f"{where}: wildcard in {text}")
             else:
-                problems.append(f"{where}: unexpected resource form {res}")
+                problems += [f"{where}: {p}" for p in _resource_problems(res, resources, parameters, tables)]
     return problems, unscoped
+
+
+def _resource_problems(res: Any, resources: set[str], parameters: set[str], tables: set[str]) -> list[str]:
+    """What is wrong with one scoped ``Resource`` entry of a statement."""
+    if isinstance(res, str):
+        return [f"literal resource {res}"]
+    if "Ref" in res:
+        return [] if res["Ref"] in resources | parameters else [f"Ref to unknown {res['Ref']}"]
+    if "Fn::GetAtt" in res:
+        return [] if res["Fn::GetAtt"][0] in resources else [f"GetAtt of unknown {res['Fn::GetAtt']}"]
+    if "Fn::ImportValue" in res:
+        return []  # another stack's export (the worker template)
+    if "Fn::Sub" not in res:
+        return [f"unexpected resource form {res}"]
+    text = res["Fn::Sub"]
+    problems = []
+    names = set(re.findall(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}", text))
+    if not names & (resources | {"Stage"}):
+        problems.append(f"{text} names no resource of this stack")
+    if "*" in text and not (re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\*", text)
+                            and text[2:].split(".")[0] in tables):
+        problems.append(f"wildcard in {text}")
+    return problems
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
@@ -285,8 +290,8 @@ def test_functions_run_the_essentials_with_their_environment():
         assert "lambda_handler" in (ROOT / "essentials" / f"{module}.py").read_text()
         assert props["Layers"] == [{"Ref": "CoreLayer"}]
         assert set(props["Environment"]["Variables"]) == {
-            "SOSW_TASKS_TABLE", "SOSW_JOBS_TABLE", "SOSW_ALERTS_TOPIC_ARN", "SOSW_WORKER_ASSISTANT_FUNCTION",
-            "SOSW_SCHEDULER_FUNCTION", "SOSW_CONFIG_SSM_PARAMETER"}
+            "SOSW_TASKS_TABLE", "SOSW_JOBS_TABLE", "SOSW_ALERTS_TOPIC_ARN", "SOSW_SCHEDULER_FUNCTION",
+            "SOSW_CONFIG_SSM_PARAMETER"}
         for setting in ("Timeout", "MemorySize"):
             assert props[setting]["Ref"] in template["Parameters"]
         assert len(_sub(props["FunctionName"], "s" * 20)) <= 64
@@ -300,7 +305,7 @@ def test_every_essential_has_an_errors_alarm_and_dead_tasks_is_alarmed():
     assert watched == set(ESSENTIALS)
     [dead] = [a["Properties"] for a in alarms if a["Properties"]["MetricName"] == metrics.DEAD]
     assert dead["Namespace"] == metrics.NAMESPACE
-    assert "Dimensions" not in dead  # the roll-up labourer_metrics writes without dimensions
+    assert "Dimensions" not in dead  # the roll-up metrics_map.labourer_records writes without dimensions
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}] for a in alarms)
 
 

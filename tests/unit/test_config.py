@@ -15,6 +15,7 @@ from sosw_core.config import (
     Comparison,
     HealthMetric,
     LabourerConfig,
+    SchedulerConfig,
     SoswConfig,
     config_from_dict,
     config_to_dict,
@@ -24,6 +25,7 @@ from sosw_core.config.layers import Layer, merge
 from sosw_core.config.loader import ENV_VARIABLES
 from sosw_core.config.readers import Obj
 from sosw_core.config.schema import SOSW_CONFIG
+from sosw_core.domain.limits import MAX_PAYLOAD_BYTES
 from sosw_core.errors import ConfigError
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -268,6 +270,16 @@ def test_unknown_keys_name_the_dotted_key_and_each_kind_of_layer(tmp_path):
     assert str(e).startswith("config labourers[0].health_metrics[0].feeling (from overrides): unknown key")
 
 
+def test_a_removed_key_is_an_error_that_says_what_replaces_it(tmp_path):
+    """``worker_assistant_function`` was read by nothing: a config that still sets it is refused
+    with the way to fix it, instead of keeping a setting that never had an effect."""
+    write(tmp_path, "sosw.json", {"worker_assistant_function": "my-assistant"})
+    e = error(tmp_path)
+    assert (e.key, e.layer) == ("worker_assistant_function", str(tmp_path / "sosw.json"))
+    assert "no longer a setting" in e.rule and "SOSW_WORKER_ASSISTANT_FUNCTION" in e.rule
+    assert "worker_assistant_function" not in {f.name for f in fields(SoswConfig)}
+
+
 def test_a_bad_layer_is_an_error_even_when_a_higher_layer_replaces_its_list(tmp_path):
     write(tmp_path, "sosw.json", {"labourers": [labourer_doc(backof={})]})
     e = error(tmp_path, overrides={"labourers": [labourer_doc()]})
@@ -352,11 +364,12 @@ VALUE_RULES = [
     ({"retention": {"dead_days": 0}}, "retention.dead_days"),
     ({"scavenger": {"batch_limit": 0}}, "scavenger.batch_limit"),
     ({"scheduler": {"max_payload_bytes": 0}}, "scheduler.max_payload_bytes"),
+    ({"scheduler": {"max_payload_bytes": MAX_PAYLOAD_BYTES + 1}}, "scheduler.max_payload_bytes"),
     ({"scheduler": {"job_schema_variants": {"": ["a"]}}}, "scheduler.job_schema_variants."),
     ({"scheduler": {"job_schema_variants": {"v": [""]}}}, "scheduler.job_schema_variants.v[0]"),
     ({"dynamodb": {"endpoint_url": "127.0.0.1:8000"}}, "dynamodb.endpoint_url"),
     ({"dynamodb": {"max_retry_attempts": -1}}, "dynamodb.max_retry_attempts"),
-    ({"worker_assistant_function": ""}, "worker_assistant_function"),
+    ({"scheduler_function": ""}, "scheduler_function"),
 ]
 
 
@@ -378,9 +391,20 @@ def test_every_value_rule_names_the_key(document, key):
     {"orchestrator": {"status_coefficients": [1, 1, 1, 1, 1]}},
     {"retention": {"completed_days": None, "dead_days": 0.5}},
     {"dynamodb": {"endpoint_url": "https://dynamodb.local:8000", "region": "local"}, "alerts_topic_arn": None},
+    {"scheduler": {"max_payload_bytes": 1}}, {"scheduler": {"max_payload_bytes": MAX_PAYLOAD_BYTES}},
 ], ids=str)
 def test_values_on_the_edge_of_each_rule_are_accepted(document):
     assert isinstance(config_from_dict(document), SoswConfig)
+
+
+def test_the_payload_limit_can_be_lowered_but_never_raised_above_what_a_task_holds():
+    """One source for the limit: ``MAX_PAYLOAD_BYTES``, which NewTask enforces; the setting
+    defaults to it and is refused above it, also when the config is built in Python."""
+    assert SchedulerConfig().max_payload_bytes == MAX_PAYLOAD_BYTES
+    with pytest.raises(ConfigError) as caught:
+        SchedulerConfig(max_payload_bytes=MAX_PAYLOAD_BYTES + 1)
+    assert caught.value.key == "scheduler.max_payload_bytes" and str(MAX_PAYLOAD_BYTES) in caught.value.rule
+    assert SchedulerConfig(max_payload_bytes=1_000).max_payload_bytes == 1_000
 
 
 # --- feelings order -----------------------------------------------------------------------------

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from tests.docs_commands import DocCommand, commands_in_block, fenced_blocks, find_commands, find_shell_blocks
-from tests.integration.test_docs_commands import run_command
+from tests.docs_commands import (
+    DocCommand,
+    commands_in_block,
+    fenced_blocks,
+    find_commands,
+    find_shell_blocks,
+    run_command,
+)
 
 DOC = """# Title
 

@@ -29,22 +29,12 @@ from sosw_core.clock import SystemClock
 from sosw_core.config import load_config
 from sosw_core.domain.events import Action, Report, split_worker_event, worker_event
 from sosw_core.domain.task import NewTask, TaskState
-from tests.unit.test_essentials import values
+from tests.fakes import RunsOut
+from tests.support import emf_values
 
 WORKER = "sosw-core-test-worker"
 LABOURERS = [{"id": "w", "arn": WORKER, "max_simultaneous_invocations": 2, "max_duration_seconds": 60,
               "max_attempts": 1}]
-
-
-class OneTickContext:
-    """Enough Lambda time for one tick, then below the stop margin (no sleeping)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def get_remaining_time_in_millis(self) -> int:
-        self.calls += 1
-        return 50_000 if self.calls == 1 else 1_000
 
 
 @pytest.fixture(autouse=True)
@@ -106,15 +96,15 @@ def states(store: Store) -> Counter:
 def test_orchestrator_handler_dispatches_and_logs_its_metrics(deployed, capsys):
     store = deployed
     store.batch.create_many([NewTask(f"t{i}", "w", {"i": i}) for i in range(5)], SystemClock().now() - 30)
-    summary = orchestrator_entry.lambda_handler({}, OneTickContext())
+    summary = orchestrator_entry.lambda_handler({}, RunsOut(1))
     assert summary["ticks"] == 1 and summary["invoked"] == {"w": 2} and summary["errors"] == []
     lines = emf(capsys)
-    assert values(lines, metrics.INVOKED, Labourer="w") == [2]
-    assert values(lines, metrics.QUEUED, Labourer="w") == [3] == [states(store)[TaskState.QUEUED]]
-    assert values(lines, metrics.RUNNING, Labourer="w") == [2] == [states(store)[TaskState.INVOKED]]
-    [latencies] = values(lines, metrics.DISPATCH_LATENCY, Labourer="w")
+    assert emf_values(lines, metrics.INVOKED, Labourer="w") == [2]
+    assert emf_values(lines, metrics.QUEUED, Labourer="w") == [3] == [states(store)[TaskState.QUEUED]]
+    assert emf_values(lines, metrics.RUNNING, Labourer="w") == [2] == [states(store)[TaskState.INVOKED]]
+    [latencies] = emf_values(lines, metrics.DISPATCH_LATENCY, Labourer="w")
     assert len(latencies) == 2 and all(ms >= 30_000 for ms in latencies)  # runnable 30 s before, at least
-    assert values(lines, metrics.ERRORS, Component="orchestrator") == [0]
+    assert emf_values(lines, metrics.ERRORS, Component="orchestrator") == [0]
 
 
 def test_scavenger_handler_kills_alerts_and_logs_dead_tasks(deployed, capsys):
@@ -122,12 +112,12 @@ def test_scavenger_handler_kills_alerts_and_logs_dead_tasks(deployed, capsys):
     config = load_config("scavenger")
     store.tasks.create(NewTask("t1", "w", {}), 1_000.0)
     assert store.tasks.claim("t1", 0, config.labourer("w"), 1_000.0)  # its lease ended long ago
-    summary = scavenger_entry.lambda_handler({}, OneTickContext())
+    summary = scavenger_entry.lambda_handler({}, RunsOut(1))
     assert (summary["killed"], summary["alerted"]) == (1, 1)
     lines = emf(capsys)
-    assert values(lines, metrics.DEAD, Labourer="w") == [1] == [states(store)[TaskState.DEAD]]
-    assert values(lines, metrics.DEAD) == [1]  # the roll-up the alarm watches
-    assert values(lines, metrics.ERRORS, Component="scavenger") == [0]
+    assert emf_values(lines, metrics.DEAD, Labourer="w") == [1] == [states(store)[TaskState.DEAD]]
+    assert emf_values(lines, metrics.DEAD) == [1]  # the roll-up the alarm watches
+    assert emf_values(lines, metrics.ERRORS, Component="scavenger") == [0]
 
 
 def test_worker_assistant_handler_completes_hands_off_and_logs(deployed, capsys):
@@ -140,8 +130,8 @@ def test_worker_assistant_handler_completes_hands_off_and_logs(deployed, capsys)
     response = assistant_entry.lambda_handler(event, None)
     assert (response["outcome"], response["state"], response["chained"]) == ("applied", "completed", 1)
     lines = emf(capsys)
-    assert values(lines, metrics.COMPLETED, Labourer="w") == [1]
-    assert values(lines, metrics.INVOKED, Labourer="w") == [1]  # the hand-off started t2
+    assert emf_values(lines, metrics.COMPLETED, Labourer="w") == [1]
+    assert emf_values(lines, metrics.INVOKED, Labourer="w") == [1]  # the hand-off started t2
     assert states(store) == Counter({TaskState.COMPLETED: 1, TaskState.INVOKED: 1})
     assert assistant_entry.lambda_handler(event, None)["outcome"] == "duplicate"
     assert emf(capsys) == []  # nothing changed, nothing counted

@@ -22,12 +22,12 @@ from sosw_core.clock import FixedClock
 from sosw_core.config import OrchestratorConfig, SoswConfig
 from sosw_core.domain.events import Action, Report, split_worker_event, worker_event
 from sosw_core.domain.task import NewTask, TaskState
-from sosw_core.services.assistant import WorkerAssistant
 from sosw_core.services.metered import MeteredOrchestrator, MeteredScavenger, log_report_metrics
 from sosw_core.services.orchestrator import Orchestrator
-from sosw_core.services.scavenger import Scavenger
-from tests.support import labourer, make_config
-from tests.unit.test_orchestrator import FakeContext, RecordingInvoker
+from sosw_core.testing import HarnessContext
+from sosw_core.wiring import build_assistant, build_orchestrator, build_scavenger
+from tests.fakes import FlakyNotifier, RecordingInvoker
+from tests.support import emf_values, labourer, make_config
 
 T0 = 1_700_000_000.0
 CREATED = T0 - 100  # every task became runnable 100 s before the first tick
@@ -59,25 +59,13 @@ def setup(labourers, tasks: dict[str, int], **config_kwargs) -> tuple[SoswConfig
     return config, store
 
 
-def orchestrator(config: SoswConfig, store: Store, invoker=None) -> Orchestrator:
-    return Orchestrator(config, store.queries, store.tasks, invoker or RecordingInvoker(),
-                        StaticMetrics({}).for_tick, leases=store.leases)
+def orchestrator(config: SoswConfig, store: Store, invoker=None, clock=None) -> Orchestrator:
+    return build_orchestrator(config, store, invoker=invoker or RecordingInvoker(),
+                              metrics=StaticMetrics({}).for_tick, clock=clock or FixedClock(T0))
 
 
 def parse(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
-
-
-def values(lines: list[dict[str, Any]], name: str, **dimensions: str) -> list[Any]:
-    """Values of ``name`` written under exactly these dimensions (EMF directives, as CloudWatch reads them)."""
-    out = []
-    for line in lines:
-        for directive in line["_aws"]["CloudWatchMetrics"]:
-            names = {m["Name"] for m in directive["Metrics"]}
-            for dims in directive["Dimensions"]:
-                if name in names and {d: line[d] for d in dims} == dimensions:
-                    out.append(line[name])
-    return out
 
 
 def states(store: Store, labourer_id: str) -> Counter:
@@ -90,26 +78,26 @@ def test_orchestrator_metrics_match_the_rows():
                            labourer("drained", max_simultaneous_invocations=10), labourer("idle")],
                           {"busy": 12, "drained": 3}, orchestrator=TICKS)
     stream = io.StringIO()
-    metered = MeteredOrchestrator(orchestrator(config, store), store.queries.queue_depth_page,
-                                  timer=StepTimer(), stream=stream)
     clock = FixedClock(T0)
-    report = metered.run(FakeContext(clock, 40), clock, sleep=clock.advance)
+    metered = MeteredOrchestrator(orchestrator(config, store, clock=clock), store.queries.queue_depth_page,
+                                  timer=StepTimer(), stream=stream)
+    report = metered.run(HarnessContext("orchestrator", clock, 40), sleep=clock.advance)
     assert report.ticks == 4
     lines = parse(stream)
     busy = {"Labourer": "busy"}
     # first tick: 5 of 12 invoked, the queue read did not reach the end: one COUNT, 7 left
-    assert values(lines, metrics.QUEUED, **busy) == [7] == [states(store, "busy")[TaskState.QUEUED]]
-    assert values(lines, metrics.INVOKED, **busy) == [5, 0, 0, 0]
-    assert values(lines, metrics.RUNNING, **busy) == [5, 5, 5, 5] and states(store, "busy")["invoked"] == 5
-    assert values(lines, metrics.DISPATCH_LATENCY, **busy) == [[100_000.0] * 5]  # ms since runnable
+    assert emf_values(lines, metrics.QUEUED, **busy) == [7] == [states(store, "busy")[TaskState.QUEUED]]
+    assert emf_values(lines, metrics.INVOKED, **busy) == [5, 0, 0, 0]
+    assert emf_values(lines, metrics.RUNNING, **busy) == [5, 5, 5, 5] and states(store, "busy")["invoked"] == 5
+    assert emf_values(lines, metrics.DISPATCH_LATENCY, **busy) == [[100_000.0] * 5]  # ms since runnable
     # drained: the whole queue was seen, so depth 0 is known without a request, at every tick
-    assert values(lines, metrics.QUEUED, Labourer="drained") == [0, 0, 0, 0]
-    assert values(lines, metrics.INVOKED, Labourer="drained") == [3, 0, 0, 0]
+    assert emf_values(lines, metrics.QUEUED, Labourer="drained") == [0, 0, 0, 0]
+    assert emf_values(lines, metrics.INVOKED, Labourer="drained") == [3, 0, 0, 0]
     assert states(store, "drained") == Counter({"invoked": 3})
-    assert values(lines, metrics.QUEUED, Labourer="idle") == [0, 0, 0, 0]
-    assert values(lines, metrics.RUNNING, Labourer="idle") == []  # not read for an empty queue
-    assert values(lines, metrics.TICK_DURATION, Component="orchestrator") == [0.25] * 4
-    assert values(lines, metrics.ERRORS) == [0] * 4
+    assert emf_values(lines, metrics.QUEUED, Labourer="idle") == [0, 0, 0, 0]
+    assert emf_values(lines, metrics.RUNNING, Labourer="idle") == []  # not read for an empty queue
+    assert emf_values(lines, metrics.TICK_DURATION, Component="orchestrator") == [0.25] * 4
+    assert emf_values(lines, metrics.ERRORS) == [0] * 4
 
 
 def test_queue_depth_costs_one_request_per_busy_labourer_per_run_and_none_when_idle():
@@ -120,12 +108,12 @@ def test_queue_depth_costs_one_request_per_busy_labourer_per_run_and_none_when_i
     requests = {}
     for kind in ("plain", "metered"):
         config, store = setup(labourers, tasks, orchestrator=TICKS)
-        runner = orchestrator(config, store)
+        clock = FixedClock(T0)
+        runner = orchestrator(config, store, clock=clock)
         if kind == "metered":
             runner = MeteredOrchestrator(runner, store.queries.queue_depth_page, stream=io.StringIO())
-        clock = FixedClock(T0)
         with RequestMeter(store.models) as meter:
-            assert runner.run(FakeContext(clock, 40), clock, sleep=clock.advance).ticks == 4
+            assert runner.run(HarnessContext("orchestrator", clock, 40), sleep=clock.advance).ticks == 4
             requests[kind] = Counter(meter.requests)
     extra = requests["metered"] - requests["plain"]
     assert extra == Counter({"Query": 3})
@@ -139,12 +127,12 @@ def test_idle_labourers_cost_no_more_requests_per_pass_with_metrics():
     with RequestMeter(store.models) as meter:
         MeteredOrchestrator(orchestrator(config, store), store.queries.queue_depth_page,
                             stream=io.StringIO()).tick(T0)
-        MeteredScavenger(Scavenger(config, store.queries, store.tasks, MemoryNotifier()),
+        MeteredScavenger(build_scavenger(config, store, notifier=MemoryNotifier()),
                          stream=io.StringIO()).sweep(T0)
         metered = meter.total
         meter.reset()
         orchestrator(config, store).tick(T0)
-        Scavenger(config, store.queries, store.tasks, MemoryNotifier()).sweep(T0)
+        build_scavenger(config, store, notifier=MemoryNotifier()).sweep(T0)
         plain = meter.total
     assert metered == plain
     assert metered / len(labourers) <= 3
@@ -169,13 +157,13 @@ def test_dispatch_and_depth_errors_are_counted_and_rolled_up_for_the_alarm():
                           {"bad": 2, "good": 3})
     stream = io.StringIO()
     metered = MeteredOrchestrator(orchestrator(config, store, BrokenInvoker()), BrokenDepth(), stream=stream)
-    metered.run(None, FixedClock(T0))
+    metered.run(None)
     lines = parse(stream)
-    assert values(lines, metrics.ERRORS) == [3]  # bad's dispatch, and both depth reads
-    assert values(lines, metrics.ERRORS, Component="orchestrator") == [3]
-    assert values(lines, metrics.INVOKED, Labourer="good") == [1]  # the others went on
+    assert emf_values(lines, metrics.ERRORS) == [3]  # bad's dispatch, and both depth reads
+    assert emf_values(lines, metrics.ERRORS, Component="orchestrator") == [3]
+    assert emf_values(lines, metrics.INVOKED, Labourer="good") == [1]  # the others went on
     assert states(store, "good") == Counter({"invoked": 1, "queued": 2})
-    assert values(lines, metrics.QUEUED, Labourer="good") == []  # unknown: not guessed
+    assert emf_values(lines, metrics.QUEUED, Labourer="good") == []  # unknown: not guessed
 
 
 def test_invoke_refusals_release_the_task_and_are_not_essential_errors():
@@ -183,11 +171,11 @@ def test_invoke_refusals_release_the_task_and_are_not_essential_errors():
     stream = io.StringIO()
     metered = MeteredOrchestrator(orchestrator(config, store, RecordingInvoker(failing=("w",))),
                                   store.queries.queue_depth_page, stream=stream)
-    metered.run(None, FixedClock(T0))
+    metered.run(None)
     lines = parse(stream)
-    assert values(lines, metrics.ERRORS) == [0]
-    assert values(lines, metrics.INVOKED, Labourer="w") == [0]
-    assert values(lines, metrics.QUEUED, Labourer="w") == [2] == [states(store, "w")["queued"]]
+    assert emf_values(lines, metrics.ERRORS) == [0]
+    assert emf_values(lines, metrics.INVOKED, Labourer="w") == [0]
+    assert emf_values(lines, metrics.QUEUED, Labourer="w") == [2] == [states(store, "w")["queued"]]
 
 
 # -- Scavenger -----------------------------------------------------------------------------------
@@ -199,23 +187,18 @@ def test_scavenger_metrics_match_the_rows():
             assert store.tasks.claim(ref.task_id, ref.attempts, config.labourer(lab), T0)
     notifier = MemoryNotifier()
     stream = io.StringIO()
-    scavenger = MeteredScavenger(Scavenger(config, store.queries, store.tasks, notifier),
+    scavenger = MeteredScavenger(build_scavenger(config, store, notifier=notifier, clock=FixedClock(T0 + 61)),
                                  timer=StepTimer(), stream=stream)
-    [report] = scavenger.run(None, FixedClock(T0 + 61))  # every lease (60 s) has run out
+    [report] = scavenger.run(None)  # every lease (60 s) has run out
     lines = parse(stream)
-    assert values(lines, metrics.FAILED, Labourer="retry") == [2] == [states(store, "retry")["retrying"]]
-    assert values(lines, metrics.DEAD, Labourer="retry") == [0]
-    assert values(lines, metrics.DEAD, Labourer="once") == [1] == [states(store, "once")["dead"]]
-    assert values(lines, metrics.DEAD) == [0, 1]  # the roll-up the alarm watches
-    assert values(lines, metrics.FAILED, Labourer="idle") == []
-    assert values(lines, metrics.TICK_DURATION, Component="scavenger") == [0.25]
-    assert values(lines, metrics.ERRORS, Component="scavenger") == [0]
+    assert emf_values(lines, metrics.FAILED, Labourer="retry") == [2] == [states(store, "retry")["retrying"]]
+    assert emf_values(lines, metrics.DEAD, Labourer="retry") == [0]
+    assert emf_values(lines, metrics.DEAD, Labourer="once") == [1] == [states(store, "once")["dead"]]
+    assert emf_values(lines, metrics.DEAD) == [0, 1]  # the roll-up the alarm watches
+    assert emf_values(lines, metrics.FAILED, Labourer="idle") == []
+    assert emf_values(lines, metrics.TICK_DURATION, Component="scavenger") == [0.25]
+    assert emf_values(lines, metrics.ERRORS, Component="scavenger") == [0]
     assert [a.task_id for a in notifier.alerts] == ["once-000"] and report.killed == 1
-
-
-class FailingNotifier:
-    def notify_dead(self, alerts) -> None:
-        raise ConnectionError("SNS unreachable")
 
 
 def test_a_failed_alert_publish_is_an_error_metric_and_still_raised():
@@ -223,10 +206,10 @@ def test_a_failed_alert_publish_is_an_error_metric_and_still_raised():
     [ref] = store.queries.next_queued("once", 1)
     store.tasks.claim(ref.task_id, ref.attempts, config.labourer("once"), T0)
     stream = io.StringIO()
-    scavenger = MeteredScavenger(Scavenger(config, store.queries, store.tasks, FailingNotifier()), stream=stream)
+    scavenger = MeteredScavenger(build_scavenger(config, store, notifier=FlakyNotifier(failures=1)), stream=stream)
     with pytest.raises(ConnectionError):
         scavenger.sweep(T0 + 61)
-    assert values(parse(stream), metrics.ERRORS) == [1]
+    assert emf_values(parse(stream), metrics.ERRORS) == [1]
 
 
 # -- WorkerAssistant -----------------------------------------------------------------------------
@@ -234,7 +217,7 @@ def test_report_metrics_count_each_applied_change_once():
     config, store = setup([labourer("w", max_attempts=2)], {"w": 2})
     lab = config.labourer("w")
     invoked = [store.tasks.claim(r.task_id, r.attempts, lab, T0) for r in store.queries.next_queued("w", 2)]
-    assistant = WorkerAssistant(store.tasks, config, FixedClock(T0 + 5))
+    assistant = build_assistant(config, store, clock=FixedClock(T0 + 5), handoff=False)
     stream = io.StringIO()
 
     def report(task, action: Action) -> dict[str, Any]:
@@ -247,11 +230,11 @@ def test_report_metrics_count_each_applied_change_once():
     assert report(done, Action.COMPLETED)["outcome"] == "duplicate"  # counted once
     assert report(failing, Action.FAILED)["state"] == "retrying"
     lines = parse(stream)
-    assert values(lines, metrics.COMPLETED, Labourer="w") == [1] == [states(store, "w")["completed"]]
-    assert values(lines, metrics.FAILED, Labourer="w") == [1] == [states(store, "w")["retrying"]]
+    assert emf_values(lines, metrics.COMPLETED, Labourer="w") == [1] == [states(store, "w")["completed"]]
+    assert emf_values(lines, metrics.FAILED, Labourer="w") == [1] == [states(store, "w")["retrying"]]
     store.tasks.requeue(failing.task_id, "w", T0 + 1000, T0 + 1000, attempt=1)
     [ref] = store.queries.next_queued("w", 1)
     second = store.tasks.claim(ref.task_id, ref.attempts, lab, T0 + 1000)
     assert report(second, Action.FAILED)["state"] == "dead"
     lines = parse(stream)
-    assert values(lines, metrics.DEAD) == [1] == [states(store, "w")["dead"]]
+    assert emf_values(lines, metrics.DEAD) == [1] == [states(store, "w")["dead"]]

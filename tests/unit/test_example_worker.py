@@ -1,7 +1,9 @@
-"""The example worker, tested the way a user tests theirs: with sosw_core.testing on moto.
+"""The example worker, tested the way a user tests theirs: with sosw_core.testing's fixtures
+(its pytest plugin is registered in tests/conftest.py) on the default backend, memory.
 
-Each test runs the worker on a task really created and claimed in the tasks table and reads
-back the row the WorkerAssistant wrote.
+Each test runs the worker on a task really created and claimed in the store and reads back the
+row the WorkerAssistant wrote. tests/integration/test_testing_kit.py runs the example worker on
+moto and DynamoDB Local too.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ import pytest
 from sosw_core.config import Backoff, LabourerConfig
 from sosw_core.domain.events import Action
 from sosw_core.domain.task import EventKind, TaskState
-from workers.example_worker.handler import NoLongerCurrent, OutOfTime, SumWorker
-
-pytest_plugins = ["sosw_core.testing.pytest_plugin"]
+from sosw_core.errors import AttemptSuperseded
+from workers.example_worker.handler import OutOfTime, SumWorker
 
 LEASE = 60
 
@@ -122,7 +123,7 @@ def test_it_stops_when_its_attempt_is_no_longer_current(sosw_harness):
     assert run.reported is Action.FAILED and run.outcome == "stale"  # this attempt was already counted
     assert run.state is TaskState.RETRYING and run.error_type == "LeaseExpired"
     assert run.task.attempts == 1
-    assert run.final_report.report.error_type == NoLongerCurrent.__name__  # what it said, though ignored
+    assert run.final_report.report.error_type == AttemptSuperseded.__name__  # what it said, though ignored
 
     harness.retry(SumWorker, run).assert_completed({"sum": 6})
 

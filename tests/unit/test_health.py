@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import sosw_core.domain.health
 from sosw_core.config import Comparison, HealthMetric, config_from_dict
-from sosw_core.domain.health import HealthReport, desired_invocations, labourer_status, metric_status
+from sosw_core.domain.health import desired_invocations, labourer_status, metric_status
 
 DEFAULT_COEFFICIENTS = (0.0, 0.0, 0.5, 0.75, 1.0)
 
@@ -62,15 +62,6 @@ def test_the_worst_metric_wins_and_no_metrics_is_healthy():
     assert labourer_status([a, b], [30, 95]) == 3
     assert labourer_status([a, b], [None, None]) == 4
     assert labourer_status([], []) == 4
-
-
-def test_health_report_records_each_metric_for_the_log():
-    a, b = metric("le", {3: 50, 4: 25}, "a"), metric("ge", {1: 10, 4: 90}, "b")
-    report = HealthReport.of([a, b], [30, None])
-    assert report == HealthReport(status=3, metrics=(("a", 30, 3), ("b", None, 4)))
-    assert report.log_fields() == {"health_status": 3, "health_metrics": {
-        "a": {"value": 30, "status": 3}, "b": {"value": None, "status": 4}}}
-    assert HealthReport.of([], []).status == 4
 
 
 def test_sosw_desired_invocation_vectors():

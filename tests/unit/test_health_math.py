@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from sosw_core.adapters.cloudwatch import CloudWatchMetrics, StaticMetrics
 from sosw_core.config import Comparison, HealthMetric
-from sosw_core.domain.health import HealthReport, desired_invocations, labourer_status, metric_status
+from sosw_core.domain.health import desired_invocations, labourer_status, metric_status
 
 
 def metric(comparison: str, feelings: dict[int, float], name: str = "m", **kw) -> HealthMetric:
@@ -40,7 +40,6 @@ def test_the_worst_metric_wins_and_no_metrics_is_healthy():
     a, b = metric("le", {3: 50, 4: 25}, "a"), metric("ge", {1: 10, 4: 90}, "b")
     assert labourer_status([a, b], [10, 15]) == 1
     assert labourer_status([], []) == 4
-    assert HealthReport.of([a, b], [10, 15]).metrics == (("a", 10, 4), ("b", 15, 1))
 
 
 def test_desired_vectors_from_sosw():

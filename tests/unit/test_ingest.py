@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import date
 
 import boto3
@@ -16,30 +17,23 @@ from moto import mock_aws
 
 from sosw_core.adapters.dynamodb import create_tables, open_store
 from sosw_core.adapters.dynamodb.batch import BatchCreator
-from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.adapters.invokers.base import InvokeError
 from sosw_core.clock import FixedClock
 from sosw_core.config import SchedulerConfig
-from sosw_core.domain.job_record import JobState
+from sosw_core.domain.job_record import IngestStatus, JobState
 from sosw_core.domain.task import TaskState
 from sosw_core.errors import ConfigError, InvalidEvent, InvalidJob
 from sosw_core.services.ingest import MAX_JOB_BYTES, Ingestor, SchemaViolations, load_schemas, plan_job
 from sosw_core.services.pages import DEPTH
-from tests.support import RunsOut, labourer, make_config
+from sosw_core.wiring import build_scheduler
+from tests.fakes import RecordingInvoker, RunsOut
+from tests.support import labourer, make_config
 
 LEVELS = ("section", "store", "product")
 SCHEDULER = SchedulerConfig(job_schema_variants=(("default", LEVELS), ("flat", ("item",))),
                             time_margin_seconds=30)
 AS_OF = date(2019, 1, 31)
 START = 1_699_920_000.0 + 3_600  # 2023-11-14T01:00Z: tests that wait for a lease stay on one day
-
-
-class RecordingInvoker:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
-
-    def invoke(self, function_name: str, event: dict) -> None:
-        self.calls.append((function_name, event))
 
 
 class Crash(BaseException):
@@ -74,8 +68,8 @@ def env():
 def ingestor(env, clock, *, batch=None, invoker=None, **kwargs) -> Ingestor:
     config, store = env
     kwargs.setdefault("writers", 2)
-    return Ingestor(config, JobStore(store.models), batch or store.batch, invoker or RecordingInvoker(),
-                    clock, **kwargs)
+    return build_scheduler(config, replace(store, batch=batch or store.batch),
+                           invoker=invoker or RecordingInvoker(), clock=clock, **kwargs)
 
 
 def flat_job(n: int, **extra) -> dict:
@@ -95,7 +89,7 @@ def job_rows(env) -> int:
 
 # -- the job record's guards ------------------------------------------------------------------
 def test_job_record_guards(env):
-    jobs = JobStore(env[1].models)
+    jobs = env[1].jobs
     assert jobs.start("j", "w", '{"a": 1}', "A", 100.0, 60, total=10) is not None
     assert jobs.start("j", "w", '{"a": 1}', "B", 100.0, 60) is None  # exists
     assert jobs.take_over("j", "B", 150.0, 60) is None  # A's lease is live
@@ -128,7 +122,7 @@ def test_fresh_job_then_duplicates_in_any_key_order(env):
     reordered = json.loads(json.dumps(job, sort_keys=True))  # same job, keys in another order
     reordered = dict(reversed(list(reordered.items())))
     again = ingestor(env, clock).handle(json.dumps({"job": reordered}))
-    assert again["duplicate"] and again["job_id"] == first["job_id"] and again["state"] == "done"
+    assert again["duplicate"] and again["job_id"] == first["job_id"] and again["state"] is IngestStatus.DONE
     assert scan_count(env[1]) == 250 and job_rows(env) == 1
 
 
@@ -146,7 +140,7 @@ def test_duplicate_delivery_while_ingesting_is_a_no_op(env):
     batch = FaultyBatch(env[1].tasks, at=3, fault=lambda: outcome.update(
         dup=ingestor(env, clock).handle(flat_job(300))))  # arrives while page 0 is being written
     done = ingestor(env, clock, batch=batch, page_size=100).handle(flat_job(300))
-    assert outcome["dup"]["duplicate"] and outcome["dup"]["state"] == "ingesting"
+    assert outcome["dup"]["duplicate"] and outcome["dup"]["state"] is IngestStatus.INGESTING
     assert done["state"] == "done" and scan_count(env[1]) == 300
 
 
@@ -175,7 +169,7 @@ def test_oversized_payload_writes_nothing(env):
     job = {"lambda_name": "w", "isolate_sections": True,
            "sections": {"a": None, "b": {"big": "x" * 3_000}}}
     with pytest.raises(InvalidJob) as err:
-        Ingestor(small, JobStore(store.models), store.batch, RecordingInvoker(), FixedClock(START)).handle(job)
+        build_scheduler(small, store, invoker=RecordingInvoker(), clock=FixedClock(START)).handle(job)
     assert err.value.path == "task 1" and "3" in err.value.rule
     assert scan_count(store) == 0 and job_rows(env) == 0
 
@@ -226,9 +220,8 @@ def drive(env, clock, event, context_checks: int, **kwargs) -> tuple[dict, int]:
     result = ingestor(env, clock, invoker=invoker, **kwargs).handle(event, RunsOut(context_checks))
     invocations = 1
     while result["state"] == "continued":
-        (function, event), = invoker.calls
+        (function, event), = invoker.take()
         assert function == env[0].scheduler_function and "continue_job" in event
-        invoker.calls.clear()
         clock.advance(1)
         result = ingestor(env, clock, invoker=invoker, **kwargs).handle(event, RunsOut(context_checks))
         invocations += 1
@@ -241,19 +234,16 @@ def test_continuation_until_done(env):
     result, invocations = drive(env, clock, flat_job(525), context_checks=5, page_size=25)
     assert result["state"] == "done" and invocations == 6  # 4 pages per invocation, 21 pages
     assert scan_count(env[1]) == 525
-    record = JobStore(env[1].models).get(result["job_id"])
+    record = env[1].jobs.get(result["job_id"])
     assert (record.state, record.cursor, record.total) == (JobState.DONE, 525, 525)
 
 
 def test_failed_continuation_invoke_leaves_the_job_resumable(env):
-    class Refusing(RecordingInvoker):
-        def invoke(self, function_name, event):
-            raise InvokeError(function_name, "TooManyRequestsException")
-
     clock = FixedClock(START)
+    refusing = RecordingInvoker(failing=[env[0].scheduler_function])
     with pytest.raises(InvokeError):
-        ingestor(env, clock, invoker=Refusing(), page_size=50).handle(flat_job(120), RunsOut(2))
-    record, = JobStore(env[1].models).list_jobs()
+        ingestor(env, clock, invoker=refusing, page_size=50).handle(flat_job(120), RunsOut(2))
+    record, = env[1].jobs.list_jobs()
     assert (record.cursor, record.owner) == (50, None)  # handed over before the invoke
     result = ingestor(env, clock, page_size=50).handle(flat_job(120))  # Lambda retries the event
     assert result["state"] == "done" and result["skipped"] == 0 and scan_count(env[1]) == 120
@@ -276,7 +266,7 @@ def test_crash_mid_page_then_redelivery_loses_and_duplicates_nothing(env):
         ingestor(env, clock, batch=batch, page_size=100).handle(flat_job(450))
     written = scan_count(store)
     assert 100 < written < 100 + 100 * DEPTH  # page 2 may be in flight too, but page 1 is not whole
-    record, = JobStore(store.models).list_jobs()
+    record, = store.jobs.list_jobs()
     assert record.cursor == 100 and record.owner is not None
     claimed = store.tasks.claim(f"{record.job_id}_0000101", 0, config.labourer("w"), clock.now())
     assert claimed is not None
@@ -298,7 +288,7 @@ def test_error_releases_the_lease_for_an_immediate_retry(env):
     batch = FaultyBatch(env[1].tasks, at=5, fault=boom)
     with pytest.raises(RuntimeError):
         ingestor(env, clock, batch=batch, page_size=100).handle(flat_job(300))
-    jobs = JobStore(env[1].models)
+    jobs = env[1].jobs
     record = jobs.list_jobs()[0]
     assert record.owner is None and "network down" in record.error
     result = ingestor(env, clock, page_size=100).handle(flat_job(300))  # Lambda's retry, same instant
@@ -313,7 +303,7 @@ def test_zombie_is_fenced_after_take_over(env):
         # Call 6 starts only once calls 1-4 (page 0) are written, but the zombie's main thread
         # saves page 0 concurrently with this fault: wait for that save, or the take-over below
         # may win the race and fence the zombie at cursor 0 instead of 100.
-        jobs, deadline = JobStore(env[1].models), time.monotonic() + 30
+        jobs, deadline = env[1].jobs, time.monotonic() + 30
         while jobs.list_jobs()[0].cursor < 100:
             assert time.monotonic() < deadline, "the zombie never saved its first page"
             time.sleep(0.01)
@@ -323,7 +313,7 @@ def test_zombie_is_fenced_after_take_over(env):
     batch = FaultyBatch(env[1].tasks, at=6, fault=stall_then_lose_the_lease)
     zombie = ingestor(env, clock, batch=batch, page_size=100).handle(flat_job(600))
     assert seen["other"]["state"] == "done"
-    assert zombie["state"] == "lease_lost" and zombie["cursor"] == 100  # stopped after its page
+    assert zombie["state"] is IngestStatus.LEASE_LOST and zombie["cursor"] == 100  # stopped after its page
     assert batch.calls <= 4 * (1 + DEPTH)  # it sent no page after the DEPTH pages in flight
     assert scan_count(env[1]) == 600
 
@@ -334,10 +324,10 @@ import json, time
 from moto import mock_aws
 from sosw_core.clock import FixedClock
 from sosw_core.config import LabourerConfig, SchedulerConfig, SoswConfig
-from sosw_core.services.ingest import Ingestor
+from dataclasses import replace
 from sosw_core.adapters.dynamodb import create_tables, open_store
 from sosw_core.adapters.dynamodb.batch import BatchCreator
-from sosw_core.adapters.dynamodb.job_store import JobStore
+from sosw_core.wiring import build_scheduler
 
 
 class NullBatch(BatchCreator):  # gets every row built as for DynamoDB, sends none
@@ -368,7 +358,8 @@ with mock_aws():
     batch = NullBatch(store.tasks)
     before = rss_mb()
     started = time.perf_counter()
-    result = Ingestor(config, JobStore(store.models), batch, None, FixedClock(1_699_920_000.0)).handle(job)
+    result = build_scheduler(config, replace(store, batch=batch), invoker=None,
+                             clock=FixedClock(1_699_920_000.0)).handle(job)
     print(json.dumps({"state": result["state"], "rows": batch.rows, "rss_before_mb": before,
                       "rss_peak_mb": rss_mb(), "seconds": time.perf_counter() - started}))
 """

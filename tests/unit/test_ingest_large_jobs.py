@@ -18,11 +18,9 @@ from sosw_core.adapters.dynamodb.job_document import (
     PART_BYTES,
     REFERENCE_KEY,
     JobDocumentMissing,
-    JobDocuments,
     encode,
     part_key,
 )
-from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.clock import FixedClock
 from sosw_core.config import SchedulerConfig
 from sosw_core.domain.job_record import JobState
@@ -30,8 +28,9 @@ from sosw_core.domain.task import NewTask, TaskState
 from sosw_core.errors import InvalidJob
 from sosw_core.services.ingest import Ingestor
 from sosw_core.services.pages import PagePipeline
-from tests.support import RunsOut, labourer, make_config
-from tests.unit.test_ingest import RecordingInvoker
+from sosw_core.wiring import build_scheduler
+from tests.fakes import RecordingInvoker, RunsOut
+from tests.support import labourer, make_config
 
 SCHEDULER = SchedulerConfig(job_schema_variants=(("default", ("section", "store", "product")),),
                             time_margin_seconds=30)
@@ -49,7 +48,7 @@ def env():
 
 def ingestor(env, clock, invoker=None, **kwargs) -> Ingestor:
     config, store = env
-    return Ingestor(config, JobStore(store.models), store.batch, invoker or RecordingInvoker(), clock, **kwargs)
+    return build_scheduler(config, store, invoker=invoker or RecordingInvoker(), clock=clock, **kwargs)
 
 
 def flat_job(n: int, **extra) -> dict:
@@ -155,8 +154,7 @@ def test_a_50000_id_flat_job_ingests_fully_through_continuations(env):
     invoker = RecordingInvoker()
     results = [ingestor(env, clock, invoker, page_size=50).handle(job, RunsOut(5))]  # 4 pages each
     while results[-1]["state"] == "continued":
-        (_, event), = invoker.calls
-        invoker.calls.clear()
+        (_, event), = invoker.take()
         clock.advance(1)
         results.append(ingestor(env, clock, invoker, page_size=50).handle(event, RunsOut(5)))
     assert [r["state"] for r in results] == ["continued"] * 2 + ["done"]
@@ -164,7 +162,7 @@ def test_a_50000_id_flat_job_ingests_fully_through_continuations(env):
     ids = [name for row in store.models.task.scan() for name in json.loads(row.payload)["sections"]]
     assert sorted(ids) == job["sections"]  # every id in exactly one task
     job_id = results[0]["job_id"]
-    record = JobStore(store.models).get(job_id)
+    record = store.jobs.get(job_id)
     assert (record.state, record.cursor, record.total) == (JobState.DONE, 500, 500)
     assert set(record.job) == {REFERENCE_KEY} and job_items(store) == 1 + record.job[REFERENCE_KEY]["parts"]
     again = ingestor(env, clock).handle(job)  # re-sent: parts rewritten identically, no task
@@ -192,12 +190,12 @@ def test_a_missing_part_fails_the_job_instead_of_planning_other_tasks(env):
     clock = FixedClock(START)
     job = flat_job(20_000, job_id="nightly", max_sections_per_batch=100)
     result = ingestor(env, clock, page_size=50).handle(job, RunsOut(2))
-    record = JobStore(store.models).get("nightly")
+    record = store.jobs.get("nightly")
     reference = record.job[REFERENCE_KEY]
     store.models.job._get_connection().delete_item(part_key("nightly", reference["digest"], 0))
     with pytest.raises(JobDocumentMissing, match="missing"):
         ingestor(env, clock).handle({"continue_job": result["job_id"]})
-    failed = JobStore(store.models).get("nightly")
+    failed = store.jobs.get("nightly")
     assert failed.state is JobState.FAILED and "JobDocumentMissing" in failed.error
     assert tasks_in_table(store) == 50  # nothing written after the cursor
 
@@ -212,7 +210,7 @@ def test_a_job_over_the_limit_is_refused_before_any_write(env):
 
 
 def test_documents_read_plain_values_as_they_are(env):
-    documents = JobDocuments(env[1].models.job)
+    documents = env[1].documents
     assert documents.body("j", {"a": 1}) == {"a": 1}
     assert documents.body("j", None) == {}
 
@@ -221,5 +219,5 @@ def test_job_listings_skip_body_parts(env):
     config, store = env
     ingestor(env, FixedClock(START)).handle(flat_job(20_000, max_sections_per_batch=1_000))
     assert job_items(store) == 2  # the record and its body's one part
-    record, = JobStore(store.models).list_jobs()
+    record, = store.jobs.list_jobs()
     assert record.state is JobState.DONE and record.total == 20

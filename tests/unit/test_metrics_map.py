@@ -15,6 +15,7 @@ from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
 
 from sosw_core.adapters import metrics
 from sosw_core.deploy.package import source_root
+from sosw_core.domain.dispatch import StopReason
 from sosw_core.domain.events import Action, Invocation, Report
 from sosw_core.services.metrics_map import (
     LabourerFigures,
@@ -36,7 +37,7 @@ TEMPLATE = source_root() / "cloudformation" / "sosw-core.yaml"
 
 def record(**kwargs) -> DispatchRecord:
     base = dict(labourer_id="w", status=4, metric_values=(), running=2, desired=3, invoked=3,
-                stopped_because="desired reached", task_ids=("a", "b", "c"), waits=(0.5, 1.25, 2.0))
+                stopped_because=StopReason.DESIRED_REACHED, task_ids=("a", "b", "c"), waits=(0.5, 1.25, 2.0))
     base.update(kwargs)
     return DispatchRecord(**base)
 
@@ -63,11 +64,11 @@ def test_dispatch_figures():
 
 
 def test_queue_seen_empty_means_depth_zero_for_free():
-    empty = record(stopped_because="queue empty", running=None, invoked=0, task_ids=(), waits=())
+    empty = record(stopped_because=StopReason.QUEUE_EMPTY, running=None, invoked=0, task_ids=(), waits=())
     assert queue_seen_empty(empty)
     assert from_dispatch(empty) == LabourerFigures("w", queued=0, invoked=0)
-    assert not queue_seen_empty(record(stopped_because="queue empty", error="X: y"))
-    for reason in ("desired reached", "running at maximum", "health status 0", "rate limit"):
+    assert not queue_seen_empty(record(stopped_because=StopReason.QUEUE_EMPTY, error="X: y"))
+    for reason in set(StopReason) - {StopReason.QUEUE_EMPTY}:
         assert from_dispatch(record(stopped_because=reason)).queued is None
 
 

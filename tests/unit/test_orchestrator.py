@@ -6,9 +6,8 @@ Outcomes are read from rows (states, attempts) and from what a recording invoker
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -17,12 +16,15 @@ from moto import mock_aws
 from devtools.metering import RequestMeter
 from sosw_core.adapters.cloudwatch import StaticMetrics
 from sosw_core.adapters.dynamodb import Store, create_tables, open_store
-from sosw_core.adapters.invokers.base import InvokeError
 from sosw_core.clock import FixedClock
 from sosw_core.config import Comparison, HealthMetric, OrchestratorConfig, SoswConfig
+from sosw_core.domain.dispatch import StopReason
 from sosw_core.domain.events import split_worker_event
 from sosw_core.domain.task import EventKind, NewTask, TaskState
 from sosw_core.services.orchestrator import DispatchRecord, Orchestrator
+from sosw_core.testing import HarnessContext
+from sosw_core.wiring import build_orchestrator
+from tests.fakes import RecordingInvoker
 from tests.support import labourer, make_config
 
 T0 = 1_700_000_000.0
@@ -34,28 +36,6 @@ def errors_metric(name: str = "errors") -> HealthMetric:
     return HealthMetric(name=name, namespace="AWS/Lambda", metric_name="Errors",
                         dimensions=(("FunctionName", name),), comparison=Comparison.LE,
                         feelings=((4, 10.0), (3, 20.0), (2, 50.0), (1, 100.0)))
-
-
-class RecordingInvoker:
-    """Accepts invocations and remembers them; functions in ``failing`` are refused."""
-
-    def __init__(self, failing: tuple[str, ...] = ()):
-        self.failing = set(failing)
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        self._lock = threading.Lock()
-
-    def invoke(self, function_name: str, event: dict[str, Any]) -> None:
-        if function_name in self.failing:
-            raise InvokeError(function_name, "TooManyRequestsException: rate exceeded")
-        with self._lock:
-            self.events.append((function_name, event))
-
-    def per_task(self) -> Counter:
-        with self._lock:
-            return Counter(event["task_id"] for _, event in self.events)
-
-    def for_function(self, function_name: str) -> list[str]:
-        return [event["task_id"] for name, event in self.events if name == function_name]
 
 
 @dataclass
@@ -71,6 +51,11 @@ class Setup:
         self.store.batch.create_many([NewTask(i, labourer_id, {"n": k}) for k, i in enumerate(ids)], T0 - 100)
         return ids
 
+    def tick_at(self, now: float) -> list:
+        """One tick at ``now``, with the orchestrator's clock (read before each claim) set to it."""
+        self.orchestrator.clock.value = now
+        return self.orchestrator.tick(now)
+
     def states(self, labourer_id: str | None = None) -> Counter:
         return Counter(r.state for r in self.store.models.task.scan()
                        if labourer_id is None or r.labourer_id == labourer_id)
@@ -84,7 +69,8 @@ def build(labourers, metric_values: dict[str, Any] | None = None, failing=(), me
     invoker = RecordingInvoker(failing)
     values = dict(metric_values or {})
     metrics = metrics or StaticMetrics(values)
-    orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, metrics.for_tick)
+    orchestrator = build_orchestrator(config, store, invoker=invoker, metrics=metrics.for_tick,
+                                      clock=FixedClock(T0))
     return Setup(config, store, invoker, values, orchestrator)
 
 
@@ -105,10 +91,10 @@ def test_healthy_labourer_gets_max_simultaneous_and_workers_get_the_task_event()
     ids = s.queue("w", 15)
     [record] = s.orchestrator.tick(T0)
     assert (record.status, record.running, record.desired, record.invoked) == (4, 0, 10, 10)
-    assert record.stopped_because == "desired reached"
+    assert record.stopped_because is StopReason.DESIRED_REACHED
     assert s.states() == Counter({"invoked": 10, "queued": 5})
     assert list(record.task_ids) == ids[:10]  # FIFO
-    payload, invocation = split_worker_event(s.invoker.events[0][1])
+    payload, invocation = split_worker_event(s.invoker.calls[0][1])
     assert payload == {"n": 0}
     assert (invocation.task_id, invocation.labourer_id, invocation.attempt) == (ids[0], "w", 1)
     assert invocation.token == s.store.tasks.get(ids[0]).token
@@ -121,7 +107,7 @@ def test_bad_health_invokes_nothing_and_reads_no_dynamodb(value, status):
     with RequestMeter(s.store.models) as meter:
         [record] = s.orchestrator.tick(T0)
     assert (record.status, record.invoked, record.running) == (status, 0, None)
-    assert record.stopped_because == f"health status {status}"
+    assert record.stopped_because is StopReason.UNHEALTHY
     assert meter.total == 0
     assert s.states() == Counter({"queued": 5})
 
@@ -133,13 +119,13 @@ def test_moderate_health_gets_half_of_max_and_running_tasks_subtract():
     [first] = s.orchestrator.tick(T0)
     assert (first.status, first.running, first.desired, first.invoked) == (2, 0, 5, 5)
     s.metric_values["errors"] = GOOD
-    [second] = s.orchestrator.tick(T0 + 10)
+    [second] = s.tick_at(T0 + 10)
     assert (second.status, second.running, second.desired, second.invoked) == (4, 5, 5, 5)
     s.metric_values["errors"] = MODERATE
     with RequestMeter(s.store.models) as meter:
-        [third] = s.orchestrator.tick(T0 + 20)
+        [third] = s.tick_at(T0 + 20)
     assert (third.running, third.desired, third.invoked) == (10, 0, 0)
-    assert third.stopped_because == "running at maximum"
+    assert third.stopped_because is StopReason.AT_MAXIMUM
     # the queue head, then the count; no lease is taken and nothing is claimed
     assert meter.requests == Counter({"Query": 2})
     assert s.states() == Counter({"invoked": 10, "queued": 10})
@@ -165,7 +151,7 @@ def test_a_metric_shared_by_labourers_is_read_once_per_tick():
     s = build([labourer("a", health_metrics=(shared,)), labourer("b", health_metrics=(shared,))],
               metrics=StaticMetrics(read))
     assert [r.status for r in s.orchestrator.tick(T0)] == [2, 2]
-    s.orchestrator.tick(T0 + 10)
+    s.tick_at(T0 + 10)
     assert reads == [("shared", T0), ("shared", T0 + 10)]
 
 
@@ -173,9 +159,9 @@ def test_queue_shorter_than_desired_stops_at_queue_empty():
     s = build([labourer("w", max_simultaneous_invocations=10)])
     s.queue("w", 3)
     [record] = s.orchestrator.tick(T0)
-    assert (record.desired, record.invoked, record.stopped_because) == (10, 3, "queue empty")
-    [again] = s.orchestrator.tick(T0 + 1)  # an empty queue ends the turn before any count
-    assert (again.running, again.invoked, again.stopped_because) == (None, 0, "queue empty")
+    assert (record.desired, record.invoked, record.stopped_because) == (10, 3, StopReason.QUEUE_EMPTY)
+    [again] = s.tick_at(T0 + 1)  # an empty queue ends the turn before any count
+    assert (again.running, again.invoked, again.stopped_because) == (None, 0, StopReason.QUEUE_EMPTY)
 
 
 # -- failures -----------------------------------------------------------------------------
@@ -185,14 +171,15 @@ def test_invoke_failure_requeues_at_once_without_using_an_attempt_and_others_sti
     s.queue("b", 3)
     records = by_id(s.orchestrator.tick(T0))
     assert records["a"].invoked == 0
-    assert records["a"].stopped_because.startswith("invoke failed: TooManyRequestsException")
+    assert records["a"].stopped_because is StopReason.INVOKE_FAILED
+    assert records["a"].detail.startswith("TooManyRequestsException")
     assert records["b"].invoked == 3
     first = s.store.tasks.get(a_ids[0])
     assert (first.state, first.attempts) == (TaskState.QUEUED, 0)
     assert [e.kind for e in first.events] == [EventKind.CREATED, EventKind.CLAIMED, EventKind.RELEASED]
     assert s.states("a") == Counter({"queued": 3})  # the labourer stopped after the first failure
     s.invoker.failing.clear()
-    records = by_id(s.orchestrator.tick(T0 + 10))
+    records = by_id(s.tick_at(T0 + 10))
     assert records["a"].task_ids[0] == a_ids[0]  # released tasks go to the front of the queue
     assert s.store.tasks.get(a_ids[0]).attempts == 1
 
@@ -210,7 +197,7 @@ def test_an_error_in_one_labourer_is_recorded_and_does_not_stop_the_others(caplo
     with caplog.at_level(logging.INFO, logger="sosw_core.services.orchestrator"):
         records = by_id(s.orchestrator.tick(T0))
     assert records["a"].error == "RuntimeError: cloudwatch is down"
-    assert records["a"].stopped_because.startswith("error: RuntimeError")
+    assert (records["a"].stopped_because, records["a"].detail) == (StopReason.ERROR, None)
     assert records["b"].invoked == 2
     failed = [r for r in caplog.records if r.message == "dispatch failed"]
     assert failed and failed[0].exc_info is not None and failed[0].labourer_id == "a"
@@ -222,10 +209,11 @@ def test_claims_lost_to_another_dispatcher_allow_one_more_read():
     rival = labourer("w", max_simultaneous_invocations=4)
 
     class RacingQueries:
-        """The real queries; right after the running count, a rival claims the queue's first 3."""
+        """The real queries; right after the binding running count (the second, under the dispatch
+        lease), a rival claims the queue's first 3 (as completion hand-offs may, without the lease)."""
 
         def __init__(self, real):
-            self.real, self.reads = real, 0
+            self.real, self.reads, self.counts = real, 0, 0
 
         def __getattr__(self, name):
             return getattr(self.real, name)
@@ -236,14 +224,17 @@ def test_claims_lost_to_another_dispatcher_allow_one_more_read():
 
         def count_running(self, labourer_id):
             running = self.real.count_running(labourer_id)
-            for ref in self.real.next_queued(labourer_id, 3):
-                s.store.tasks.claim(ref.task_id, ref.attempts, rival, T0)
+            self.counts += 1
+            if self.counts == 2:  # right after the binding count, taken under the dispatch lease
+                for ref in self.real.next_queued(labourer_id, 3):
+                    s.store.tasks.claim(ref.task_id, ref.attempts, rival, T0)
             return running
 
     racing = RacingQueries(s.store.queries)
-    orchestrator = Orchestrator(s.config, racing, s.store.tasks, s.invoker, StaticMetrics({}).for_tick)
+    orchestrator = build_orchestrator(s.config, replace(s.store, queries=racing), invoker=s.invoker,
+                                      metrics=StaticMetrics({}).for_tick, clock=FixedClock(T0))
     [record] = orchestrator.tick(T0)
-    assert (record.invoked, record.claims_lost, record.stopped_because) == (4, 3, "desired reached")
+    assert (record.invoked, record.claims_lost, record.stopped_because) == (4, 3, StopReason.DESIRED_REACHED)
     assert list(record.task_ids) == ids[3:7]
     assert racing.reads == 2
     assert s.invoker.per_task().most_common(1)[0][1] == 1
@@ -255,26 +246,16 @@ def test_max_invocations_per_minute_holds_over_a_sliding_window_of_ticks():
     s.queue("w", 40)
     invoked = {}
     for offset in (0, 10, 20, 30, 40, 50, 60, 65, 70, 120, 121):
-        [record] = s.orchestrator.tick(T0 + offset)
+        [record] = s.tick_at(T0 + offset)
         invoked[offset] = (record.invoked, record.stopped_because)
-    assert invoked[0] == (5, "rate limit")
-    assert all(invoked[t] == (0, "rate limit") for t in (10, 20, 30, 40, 50))
-    assert invoked[60] == (5, "rate limit")  # the first five left the window at T0 + 60
+    assert invoked[0] == (5, StopReason.RATE_LIMIT)
+    assert all(invoked[t] == (0, StopReason.RATE_LIMIT) for t in (10, 20, 30, 40, 50))
+    assert invoked[60] == (5, StopReason.RATE_LIMIT)  # the first five left the window at T0 + 60
     assert invoked[65][0] == invoked[70][0] == 0
     assert invoked[120][0] == 5 and invoked[121][0] == 0
     times = [s.store.tasks.get(tid).events[1].at for tid in s.invoker.per_task()]
     for start in times:  # no 60-second window holds more than 5 claims
         assert sum(1 for t in times if start <= t < start + 60) <= 5
-
-
-def test_dispatch_labourer_uses_the_same_rules_for_one_labourer():
-    s = build([labourer("a", max_simultaneous_invocations=3), labourer("b")])
-    s.queue("a", 5)
-    s.queue("b", 5)
-    assert s.orchestrator.dispatch_labourer("a", T0).invoked == 3
-    again = s.orchestrator.dispatch_labourer("a", T0 + 1)
-    assert (again.invoked, again.stopped_because) == (0, "running at maximum")
-    assert s.states("b") == Counter({"queued": 5})
 
 
 def test_one_structured_log_record_per_labourer_per_tick(caplog):
@@ -285,30 +266,20 @@ def test_one_structured_log_record_per_labourer_per_tick(caplog):
     dispatch = [r for r in caplog.records if r.message == "dispatch"]
     assert sorted(r.labourer_id for r in dispatch) == ["a", "b"]
     b = next(r for r in dispatch if r.labourer_id == "b")
-    assert (b.status, b.invoked, b.stopped_because, b.metric_values) == (0, 0, "health status 0",
-                                                                          {"errors": BAD})
+    assert (b.status, b.invoked, b.stopped_because, b.metric_values) == (0, 0, "health", {"errors": BAD})
     a = next(r for r in dispatch if r.labourer_id == "a")
     assert (a.running, a.desired, a.invoked, a.stopped_because) == (0, 10, 2, "queue empty")
+    assert type(a.stopped_because) is str  # the log carries the value, not the enum
 
 
 # -- the tick loop ------------------------------------------------------------------------
-class FakeContext:
-    """Lambda's remaining time, driven by the same FixedClock the loop sleeps on."""
-
-    def __init__(self, clock: FixedClock, seconds: float):
-        self.clock, self.ends = clock, clock.now() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.ends - self.clock.now()) * 1000)
-
-
 def test_run_ticks_every_tick_seconds_until_the_stop_margin():
     s = build([labourer("w", max_simultaneous_invocations=2)],
               orchestrator=OrchestratorConfig(tick_seconds=10, stop_margin_seconds=10))
     s.queue("w", 100)
-    clock = FixedClock(T0)
-    context = FakeContext(clock, 60)
-    report = s.orchestrator.run(context, clock, sleep=clock.advance)
+    clock = s.orchestrator.clock  # the orchestrator's one clock: run reads it once per tick
+    context = HarnessContext("orchestrator", clock, 60)
+    report = s.orchestrator.run(context, sleep=clock.advance)
     assert report.ticks == 6  # at 60, 50, 40, 30, 20 and 10 seconds left
     assert clock.now() == T0 + 50
     assert report.summary() == {"ticks": 6, "invoked": {"w": 2}, "errors": []}
@@ -317,6 +288,6 @@ def test_run_ticks_every_tick_seconds_until_the_stop_margin():
 def test_run_without_a_context_is_one_tick():
     s = build([labourer("w")])
     s.queue("w", 1)
-    clock = FixedClock(T0)
-    report = s.orchestrator.run(None, clock, sleep=clock.advance)
+    clock = s.orchestrator.clock
+    report = s.orchestrator.run(None, sleep=clock.advance)
     assert (report.ticks, clock.now(), report.summary()["invoked"]) == (1, T0, {"w": 1})

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from moto import mock_aws
@@ -15,38 +14,20 @@ from sosw_core.clock import FixedClock
 from sosw_core.config import Backoff, SoswConfig
 from sosw_core.domain.task import EventKind, NewTask, TaskState
 from sosw_core.services.scavenger import Scavenger
-from tests.support import labourer, make_config
-from tests.unit.test_orchestrator import FakeContext
+from sosw_core.testing import HarnessContext
+from sosw_core.wiring import build_scavenger
+from tests.fakes import FlakyNotifier
+from tests.support import alerted, labourer, make_config
 
 T0 = 1_700_000_000.0
 LEASE = 60  # tests.support.labourer's max_duration_seconds
-
-
-class RecordingNotifier:
-    """Keeps every published batch; raises instead while ``failures`` is above zero."""
-
-    def __init__(self, failures: int = 0):
-        self.failures = failures
-        self.batches: list[list[DeadTaskAlert]] = []
-        self._lock = threading.Lock()
-
-    def notify_dead(self, alerts: list[DeadTaskAlert]) -> None:
-        with self._lock:
-            if self.failures > 0:
-                self.failures -= 1
-                raise ConnectionError("SNS unreachable")
-            self.batches.append(list(alerts))
-
-    def alerted(self) -> Counter:
-        with self._lock:
-            return Counter(a.task_id for batch in self.batches for a in batch)
 
 
 @dataclass
 class Setup:
     config: SoswConfig
     store: Store
-    notifier: RecordingNotifier
+    notifier: FlakyNotifier
     scavenger: Scavenger
     labourers: dict = field(default_factory=dict)
 
@@ -66,8 +47,8 @@ def build(labourers, failures: int = 0, **kwargs) -> Setup:
     config = make_config(None, labourers=labourers)
     store = open_store(config)
     create_tables(store.models)
-    notifier = RecordingNotifier(failures)
-    return Setup(config, store, notifier, Scavenger(config, store.queries, store.tasks, notifier, **kwargs))
+    notifier = FlakyNotifier(failures)
+    return Setup(config, store, notifier, build_scavenger(config, store, notifier=notifier, **kwargs))
 
 
 @pytest.fixture(autouse=True)
@@ -112,7 +93,7 @@ def test_after_max_attempts_the_task_dies_and_is_alerted_once_in_the_same_sweep(
     assert alert == DeadTaskAlert("t", "w", 2, "LeaseExpired", f"no report within {LEASE}s")
     for later in (1, 2, 3600):
         assert s.scavenger.sweep(T0 + 100 + LEASE + later) == type(report)()
-    assert s.notifier.alerted() == Counter({"t": 1})
+    assert alerted(s.notifier) == Counter({"t": 1})
     assert s.store.queries.due("w", T0 + 10**6, 10) == []  # no alert left pending
 
 
@@ -149,7 +130,7 @@ def test_publish_failure_returns_the_alerts_and_the_next_sweep_sends_them():
     assert sorted((r.task_id, r.state) for r in pending) == [("t1", TaskState.DEAD), ("t2", TaskState.DEAD)]
     report = s.scavenger.sweep(T0 + LEASE + 60)
     assert sorted(report.alerted) == ["t1", "t2"]
-    assert s.notifier.alerted() == Counter({"t1": 1, "t2": 1})
+    assert alerted(s.notifier) == Counter({"t1": 1, "t2": 1})
 
 
 def test_a_heartbeat_or_completion_before_the_sweep_wins():
@@ -177,7 +158,8 @@ def test_a_completion_between_the_query_and_the_expire_is_a_lost_race():
             s.store.tasks.complete("t", task.token, 1, now)  # the worker reports just in time
             return rows
 
-    scavenger = Scavenger(s.config, LateCompletion(s.store.queries), s.store.tasks, s.notifier)
+    scavenger = build_scavenger(s.config, replace(s.store, queries=LateCompletion(s.store.queries)),
+                                notifier=s.notifier)
     report = scavenger.sweep(T0 + LEASE)
     assert (report.due, report.expired, report.lost_races) == (1, 0, 1)
     assert s.store.tasks.get("t").state is TaskState.COMPLETED
@@ -197,7 +179,8 @@ def test_one_labourers_error_does_not_stop_the_others():
                 raise RuntimeError("index unavailable")
             return self.real.due(labourer_id, now, limit)
 
-    scavenger = Scavenger(s.config, BrokenForA(s.store.queries), s.store.tasks, s.notifier)
+    scavenger = build_scavenger(s.config, replace(s.store, queries=BrokenForA(s.store.queries)),
+                                notifier=s.notifier)
     report = scavenger.sweep(T0 + LEASE)
     assert report.errors == (("a", "RuntimeError: index unavailable"),)
     assert report.alerted == ("b1",)
@@ -215,9 +198,9 @@ def test_the_events_tell_the_story():
 
 
 def test_run_sweeps_once_by_default_and_loops_when_configured():
-    once = build([labourer("w")])
     clock = FixedClock(T0)
-    assert len(once.scavenger.run(FakeContext(clock, 60), clock, sleep=clock.advance)) == 1
-    looping = build([labourer("w")], sweep_seconds=20, stop_margin_seconds=5)
-    reports = looping.scavenger.run(FakeContext(clock, 60), clock, sleep=clock.advance)
+    once = build([labourer("w")], clock=clock)
+    assert len(once.scavenger.run(HarnessContext("scavenger", clock, 60), sleep=clock.advance)) == 1
+    looping = build([labourer("w")], sweep_seconds=20, stop_margin_seconds=5, clock=clock)
+    reports = looping.scavenger.run(HarnessContext("scavenger", clock, 60), sleep=clock.advance)
     assert len(reports) == 3 and clock.now() == T0 + 40  # at 60, 40 and 20 seconds left

@@ -1,10 +1,10 @@
-"""Security on moto: token proof, size limits before any write, no secrets in logs, IAM scope.
+"""Security on moto: token proof, size limits before any write, no secrets in logs.
 
 (a) A report that cannot prove it comes from an invocation of that task changes nothing.
 (b) Payloads, results and messages are checked against their limits before any write.
 (c) A whole flow (ingest, dispatch, complete, fail, die by lease, alert) logs task ids at INFO
     and above, never payload contents.
-(d) The IAM least-privilege checks of the deployment issue (``test_cloudformation``) run here.
+(d) IAM least privilege is checked where the templates are: ``tests/unit/test_cloudformation.py``.
 
 "No change" is read from the table: every attribute of every row, by a consistent Scan.
 """
@@ -23,7 +23,6 @@ from moto import mock_aws
 
 from sosw_core.adapters.cloudwatch import StaticMetrics
 from sosw_core.adapters.dynamodb import create_tables, open_store
-from sosw_core.adapters.dynamodb.job_store import JobStore
 from sosw_core.adapters.notifiers.local import LogNotifier
 from sosw_core.clock import FixedClock
 from sosw_core.config import SchedulerConfig
@@ -38,15 +37,11 @@ from sosw_core.errors import (
     UnknownLabourer,
 )
 from sosw_core.logging_json import JsonFormatter
-from sosw_core.services.assistant import WorkerAssistant
-from sosw_core.services.ingest import Ingestor
-from sosw_core.services.orchestrator import Orchestrator
-from sosw_core.services.scavenger import Scavenger
 from sosw_core.services.worker import DirectReporter, Worker
+from sosw_core.wiring import build_assistant, build_orchestrator, build_scavenger, build_scheduler
 from tests.fuzz.events import genuine_report
 from tests.fuzz.world import T0, snapshot, tasks_in_every_state
 from tests.support import count_rows, labourer, make_config
-from tests.unit import test_cloudformation as cfn
 
 LABOURERS = (labourer("w", max_attempts=3), labourer("v", max_attempts=2))
 
@@ -68,7 +63,7 @@ def backend():
 def _world(backend):
     config, store = backend
     tasks = tasks_in_every_state(store, config, uuid.uuid4().hex[:8])
-    return store, tasks, WorkerAssistant(store.tasks, config, FixedClock(T0 + 30))
+    return store, tasks, build_assistant(config, store, clock=FixedClock(T0 + 30), handoff=False)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +180,7 @@ def test_a_job_with_an_oversized_task_writes_nothing(backend):
     jobs_before, tasks_before = client.scan(TableName=jobs_table, Select="COUNT")["Count"], count_rows(store)
     job = {"lambda_name": "w", "isolate_sections": True,
            "sections": {"small": None, "big": {"blob": "x" * (MAX_PAYLOAD_BYTES + 1)}}}
-    ingestor = Ingestor(config, JobStore(store.models), store.batch, invoker=None, clock=FixedClock(T0))
+    ingestor = build_scheduler(config, store, invoker=None, clock=FixedClock(T0))
     with pytest.raises(InvalidJob) as info:
         ingestor.handle(job, as_of=date(2023, 11, 14))
     assert info.value.path == "task 0"  # keys sorted: big, small and "limit" in info.value.rule
@@ -280,12 +275,13 @@ def test_a_whole_flow_logs_task_ids_and_never_payload_contents(caplog):
         store = open_store(config)
         create_tables(store.models)
         clock = FixedClock(T0)
-        assistant = WorkerAssistant(store.tasks, config, clock)
+        assistant = build_assistant(config, store, clock=clock, handoff=False)
         workers = {"ok": Uses(DirectReporter(assistant), fail=False), "bad": Uses(DirectReporter(assistant), True)}
         invoker = SyncInvoker(workers, hangs={"hang"})
-        ingestor = Ingestor(config, JobStore(store.models), store.batch, invoker, clock)
-        orchestrator = Orchestrator(config, store.queries, store.tasks, invoker, StaticMetrics({}).for_tick)
-        scavenger = Scavenger(config, store.queries, store.tasks, LogNotifier())
+        ingestor = build_scheduler(config, store, invoker=invoker, clock=clock)
+        orchestrator = build_orchestrator(config, store, invoker=invoker, metrics=StaticMetrics({}).for_tick,
+                                          clock=clock)
+        scavenger = build_scavenger(config, store, notifier=LogNotifier(), clock=clock)
         with caplog.at_level(logging.INFO, logger="sosw_core"):
             for name in ("ok", "bad", "hang"):
                 ingestor.handle({"lambda_name": name, "credentials": SECRET, "isolate_sections": True,
@@ -311,20 +307,3 @@ def test_the_log_check_would_see_a_leak(caplog):
     with caplog.at_level(logging.INFO, logger="sosw_core"):
         logging.getLogger("sosw_core.leaky").info("report", extra={"payload": {"credentials": SECRET}})
     assert SECRET in JsonFormatter().format(caplog.records[-1])
-
-
-# -- (d) IAM: the deployment issue's checks ------------------------------------------------------
-@pytest.mark.parametrize("template", cfn.TEMPLATES, ids=lambda p: p.name)
-def test_iam_is_least_privilege(template):
-    cfn.test_iam_is_scoped_except_the_documented_exceptions(template)
-
-
-@pytest.mark.parametrize("check", [
-    cfn.test_the_checker_catches_wildcards,
-    cfn.test_exception_is_documented_in_the_template,
-    cfn.test_labourers_are_the_only_functions_orchestrator_and_assistant_invoke,
-    cfn.test_scheduler_invokes_only_itself,
-    cfn.test_index_grants_name_existing_indexes_of_this_table,
-], ids=lambda check: check.__name__.removeprefix("test_"))
-def test_iam_checks_of_the_deployment(check):
-    check()

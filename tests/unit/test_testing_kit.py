@@ -1,9 +1,14 @@
-"""sosw_core.testing itself on moto: the harness, its results, the backends and the pytest plugin."""
+"""sosw_core.testing itself (on its default backend, memory): the harness, its results, the
+backends and the pytest plugin (registered for every test in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -18,13 +23,14 @@ from sosw_core.testing import (
     base_config,
     fake_aws_env,
     labourer_config,
+    memory_backend,
     moto_backend,
     open_backend,
 )
 from tests.support import count_rows
 from workers.example_worker.handler import SumWorker
 
-pytest_plugins = ["pytester", "sosw_core.testing.pytest_plugin"]
+pytest_plugins = ["pytester"]
 
 
 class Peek(Worker):
@@ -174,19 +180,55 @@ def test_moto_backend_without_pytest_runs_a_worker_on_fresh_tables():
         assert count_rows(one.store) == 1 and count_rows(two.store) == 0
 
 
+def test_memory_backend_without_pytest_runs_a_worker_on_fresh_tables():
+    with memory_backend(labourers=["sum"]) as one, open_backend("memory", labourers=["sum"]) as two:
+        assert one.name == two.name == "memory" and one.endpoint is None
+        assert one.store.tables is not two.store.tables
+        run = WorkerHarness.from_backend(one).run(SumWorker, {"numbers": [1, 2]})
+        run.assert_completed({"sum": 3})
+        assert count_rows(one.store) == 1 and count_rows(two.store) == 0
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"  # a worker's own AWS calls cannot reach AWS
+
+
+MEMORY_WITHOUT_MOTO = """
+import sys
+
+class NoMoto:  # as if moto were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name == "moto" or name.startswith("moto."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+sys.meta_path.insert(0, NoMoto())
+from sosw_core.testing import WorkerHarness, memory_backend
+from workers.example_worker.handler import SumWorker
+
+with memory_backend(labourers=["sum"]) as backend:
+    WorkerHarness.from_backend(backend).run(SumWorker, {"numbers": [4, 5]}).assert_completed({"sum": 9})
+print("moto loaded:", "moto" in sys.modules)
+"""
+
+
+def test_the_memory_backend_needs_no_moto():
+    done = subprocess.run([sys.executable, "-c", MEMORY_WITHOUT_MOTO], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "moto loaded: False"
+
+
 def test_backend_arguments_are_checked():
-    with pytest.raises(BackendError, match="backend must be one of moto, dynamodb-local"):
+    with pytest.raises(BackendError, match="backend must be one of memory, moto, dynamodb-local"):
         with open_backend("sqlite"):
             pass
-    with pytest.raises(BackendError, match="endpoint: only the dynamodb-local backend"):
-        with open_backend("moto", endpoint="http://127.0.0.1:8000"):
-            pass
+    for name in ("memory", "moto"):
+        with pytest.raises(BackendError, match="endpoint: only the dynamodb-local backend"):
+            with open_backend(name, endpoint="http://127.0.0.1:8000"):
+                pass
     with pytest.raises(ValueError, match="labourers: at least one labourer"):
         base_config([])
     with pytest.raises(TypeError, match="labourers: each must be a LabourerConfig or a non-empty id"):
         labourer_config(7)
     with pytest.raises(ValueError, match="either config or labourers"):
-        with moto_backend(base_config(), labourers=["x"]):
+        with memory_backend(base_config(), labourers=["x"]):
             pass
 
 
@@ -196,9 +238,14 @@ INNER_TESTS = """
     from sosw_core.config import LabourerConfig
     from workers.example_worker.handler import SumWorker
 
-    def test_default_backend_is_moto(sosw_backend, sosw_harness):
-        assert sosw_backend.name == "moto" and sosw_backend.endpoint is None
+    def test_default_backend_is_memory(sosw_backend, sosw_harness):
+        assert sosw_backend.name == "memory" and sosw_backend.endpoint is None
         sosw_harness.run(SumWorker, {"numbers": [1, 2]}).assert_completed({"sum": 3})
+
+    @pytest.mark.parametrize("sosw_backend_name", ["memory", "moto"])
+    def test_on_both(sosw_backend, sosw_harness, sosw_backend_name):
+        assert sosw_backend.name == sosw_backend_name
+        sosw_harness.run(SumWorker, {"numbers": [2]}).assert_completed({"sum": 2})
 
     def test_credentials_are_fake(sosw_aws_env):
         import os
@@ -226,9 +273,18 @@ INNER_TESTS = """
 def test_the_plugin_in_a_users_test_session(pytester):
     pytester.makeconftest('pytest_plugins = ["sosw_core.testing.pytest_plugin"]')
     pytester.makepyfile(test_worker=textwrap.dedent(INNER_TESTS))
-    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers", "--sosw-backend=moto")
-    result.assert_outcomes(passed=4, errors=1)
-    result.stdout.fnmatch_lines(["*BackendError: backend must be one of moto, dynamodb-local (got 'nope')*"])
+    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=6, errors=1)
+    result.stdout.fnmatch_lines(["*BackendError: backend must be one of memory, moto, dynamodb-local (got 'nope')*"])
+
+
+def test_the_command_line_chooses_the_backend(pytester):
+    pytester.makeconftest('pytest_plugins = ["sosw_core.testing.pytest_plugin"]')
+    pytester.makepyfile(test_worker="""
+        def test_on_moto(sosw_backend):
+            assert sosw_backend.name == "moto" and sosw_backend.store.models.task.exists()
+    """)
+    pytester.runpytest("-p", "no:cacheprovider", "--sosw-backend=moto").assert_outcomes(passed=1)
 
 
 def test_the_plugin_documents_its_options(pytester):
@@ -237,3 +293,46 @@ def test_the_plugin_documents_its_options(pytester):
     result.stdout.fnmatch_lines(["*--sosw-backend=*", "*--sosw-dynamodb-endpoint=URL*", "*sosw_backend (string)*"])
     bad = pytester.runpytest("--sosw-backend=dynamo")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
+
+
+# -- the kit with nothing but `pip install sosw-core` and pytest -----------------------------
+FRESH_VENV = "SOSW_TEST_FRESH_VENV"
+A_USERS_TEST = """
+import sys
+
+from sosw_core.services.worker import Worker
+
+
+class Double(Worker):
+    def process(self, payload):
+        return {"twice": payload["n"] * 2}
+
+
+def test_double(sosw_backend, sosw_harness):
+    assert sosw_backend.name == "memory"
+    sosw_harness.run(Double, {"n": 21}).assert_completed({"twice": 42})
+    sosw_harness.run(Double, {}).assert_failed("KeyError", state="retrying")
+    assert "moto" not in sys.modules
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get(FRESH_VENV), reason=f"builds a venv from the package index: set {FRESH_VENV}=1")
+def test_a_fresh_install_without_extras_runs_a_worker_test_in_memory(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    source = tmp_path / "sosw-core"  # a copy: building in place would leave build/ in the repository
+    shutil.copytree(root / "sosw_core", source / "sosw_core", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(root / name, source / name)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([venv / "bin" / "pip", "install", "--quiet", source, "pytest"], check=True, timeout=900)
+    assert subprocess.run([venv / "bin" / "python", "-c", "import moto"], capture_output=True).returncode != 0
+    project = tmp_path / "user_project"
+    project.mkdir()
+    (project / "conftest.py").write_text('pytest_plugins = ["sosw_core.testing.pytest_plugin"]\n')
+    (project / "test_my_worker.py").write_text(A_USERS_TEST)
+    done = subprocess.run([venv / "bin" / "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout

@@ -14,10 +14,11 @@ from sosw_core.adapters.dynamodb import create_tables, open_store
 from sosw_core.adapters.invokers.local import LocalContext
 from sosw_core.clock import FixedClock
 from sosw_core.domain.events import Action, Invocation, Report, worker_event
+from sosw_core.domain.outcomes import Outcome
 from sosw_core.domain.task import EventKind, NewTask, TaskState
-from sosw_core.errors import SoswError
-from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.errors import AttemptSuperseded, SoswError
 from sosw_core.services.worker import DirectReporter, LambdaReporter, ReportFailed, Worker
+from sosw_core.wiring import build_assistant
 from tests.support import count_rows, labourer, make_config
 from workers.example_worker.handler import SumWorker
 
@@ -43,7 +44,7 @@ def backend():
 def world(backend):
     store, config = backend
     clock = FixedClock(T0)
-    yield store, config, clock, WorkerAssistant(store.tasks, config, clock)
+    yield store, config, clock, build_assistant(config, store, clock=clock, handoff=False)
 
 
 def dispatch(store, config, payload):
@@ -166,11 +167,100 @@ def test_heartbeat_extends_the_lease(world):
     worker = Slow(DirectReporter(assistant))
     event = dispatch(store, config, {})
     worker(event, None)
-    assert worker.heartbeat_response["outcome"] == "applied"
+    assert worker.heartbeat_response is Outcome.APPLIED
     row = row_of(store, event)
     heartbeats = [e for e in row.events if e.kind is EventKind.HEARTBEAT]
     assert [e.at for e in heartbeats] == [T0 + 50]
     assert row.state is TaskState.COMPLETED and row.closed_at == T0 + 51
+
+
+class Chunks(Worker):
+    """Works in three chunks of 20 s, checking between them that its attempt is still current;
+    ``overtaken`` runs after the first chunk (the lease running out under the worker's feet)."""
+
+    def __init__(self, reporter, clock, overtaken=None):
+        super().__init__(reporter)
+        self.clock_, self.overtaken, self.chunks_done = clock, overtaken, 0
+
+    def process(self, payload):
+        for _ in range(3):
+            self.clock_.advance(20)
+            self.chunks_done += 1
+            if self.overtaken is not None and self.chunks_done == 1:
+                self.overtaken(self.invocation)
+            self.ensure_current()
+        return {"chunks": self.chunks_done}
+
+
+def test_ensure_current_extends_the_lease_of_the_current_attempt(world):
+    store, config, clock, assistant = world
+    event = dispatch(store, config, {})
+    worker = Chunks(DirectReporter(assistant), clock)
+    response = worker(event, None)
+    assert response["outcome"] is Outcome.APPLIED
+    row = row_of(store, event)
+    assert [e.at for e in row.events if e.kind is EventKind.HEARTBEAT] == [T0 + 20, T0 + 40, T0 + 60]
+    assert row.state is TaskState.COMPLETED and row.result == {"chunks": 3}
+
+
+def test_ensure_current_raises_when_the_attempt_was_superseded(world):
+    store, config, clock, assistant = world
+
+    def expire(invocation):  # the scavenger ends the lease: the task goes on without this run
+        clock.advance(LEASE)
+        outcome, state = store.tasks.expire(invocation.task_id, invocation.attempt, config.labourer("w"),
+                                            clock.now())
+        assert (outcome, state) == (Outcome.APPLIED, TaskState.RETRYING)
+
+    event = dispatch(store, config, {})
+    worker = Chunks(DirectReporter(assistant), clock, overtaken=expire)
+    response = worker(event, None)
+    assert worker.chunks_done == 1  # it stopped at the first check
+    assert response["outcome"] is Outcome.STALE  # its failure report is ignored: the attempt was counted
+    row = row_of(store, event)
+    assert (row.state, row.attempts, row.error_type) == (TaskState.RETRYING, 1, "LeaseExpired")
+    assert not [e for e in row.events if e.kind is EventKind.HEARTBEAT]  # the stale heartbeat wrote nothing
+
+
+def test_attempt_superseded_is_a_library_error_naming_the_attempt():
+    error = AttemptSuperseded("t-1", 2)
+    assert isinstance(error, SoswError) and (error.task_id, error.attempt) == ("t-1", 2)
+    assert "attempt 2 of task 't-1'" in str(error)
+
+
+def test_ensure_current_does_nothing_without_a_task(world):
+    store, config, clock, assistant = world
+
+    class Plain(Worker):
+        def process(self, payload):
+            self.ensure_current()
+            return {"ok": True}
+
+    rows_before = count_rows(store)
+    assert Plain(DirectReporter(assistant))({}, None) == {"ok": True}
+    assert count_rows(store) == rows_before
+
+
+def test_a_heartbeat_answer_without_an_outcome_fails_the_run(world):
+    store, config, clock, assistant = world
+
+    class Mute:  # a reporter whose answers name no outcome
+        def __init__(self):
+            self.sent = []
+
+        def report(self, report):
+            self.sent.append(report)
+            return {"task_id": report.invocation.task_id}
+
+    class Beating(Worker):
+        def process(self, payload):
+            return {"beat": self.heartbeat()}
+
+    reporter = Mute()
+    Beating(reporter)(dispatch(store, config, {}), None)
+    beat, failure = reporter.sent
+    assert (beat.action, failure.action, failure.error_type) == (Action.HEARTBEAT, Action.FAILED, "ReportFailed")
+    assert "names no outcome" in failure.error_message
 
 
 def test_a_result_that_cannot_be_reported_fails_the_task_naming_it(world):

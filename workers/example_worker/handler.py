@@ -10,8 +10,9 @@ What it shows besides the work itself:
   base class reports it as a failure);
 * on long inputs it checks every ``heartbeat_every`` numbers how much Lambda time is left
   (:class:`OutOfTime` when too little: a reported failure is retried, a killed Lambda only
-  shows up when its lease runs out) and extends its lease with a heartbeat, stopping when the
-  answer says this attempt is no longer current (:class:`NoLongerCurrent`);
+  shows up when its lease runs out) and extends its lease with ``ensure_current``, which raises
+  :class:`~sosw_core.errors.AttemptSuperseded` (and so stops the work) when this attempt is no
+  longer current;
 * its result depends on the payload alone, so running a task twice (execution is
   at-least-once) gives the same result and has no other effect.
 """
@@ -21,15 +22,12 @@ from __future__ import annotations
 from numbers import Real
 from typing import Any
 
-from sosw_core.services.worker import Reporter, Worker
+from sosw_core import Worker
+from sosw_core.services.worker import Reporter
 
 
 class OutOfTime(RuntimeError):
     """Too little Lambda time is left to go on; failing now gets the task retried at once."""
-
-
-class NoLongerCurrent(RuntimeError):
-    """This attempt's lease ran out and the task moved on (retried or closed): stop working."""
 
 
 def parse_numbers(payload: dict[str, Any]) -> list[Real]:
@@ -74,9 +72,7 @@ class SumWorker(Worker):
         remaining = self.remaining_time_ms()
         if remaining is not None and remaining < self.min_remaining_ms:
             raise OutOfTime(f"{done} of {total} numbers summed with {remaining} ms left")
-        answer = self.heartbeat()  # None when invoked without a task (plain Lambda mode)
-        if answer is not None and answer.get("outcome") == "stale":
-            raise NoLongerCurrent(f"stopped after {done} of {total} numbers: the lease of this attempt ran out")
+        self.ensure_current()  # raises AttemptSuperseded if the lease ran out and the task moved on
 
 
 # An instance is a Lambda handler too; `sosw-core local up` can then hand it its in-process reporter.

@@ -22,8 +22,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
+from pynamodb.connection import TableConnection
+
+from sosw_core.adapters.dynamodb.models import TaskModel
 from sosw_core.adapters.dynamodb.task_store import TaskStore
 from sosw_core.domain.outcomes import CreateResult
 from sosw_core.domain.task import EventKind, NewTask, TaskEvent, TaskState, queue_sort_key
@@ -47,7 +50,10 @@ class RetryPolicy:
         return rng.uniform(0, min(self.cap_seconds, self.base_seconds * 2 ** retry))
 
 
-def chunks(items: Iterable, size: int) -> Iterator[list]:
+_T = TypeVar("_T")
+
+
+def chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
     it = iter(items)
     while batch := list(islice(it, size)):
         yield batch
@@ -120,8 +126,13 @@ class BatchCreator:
         self._table = store.models.task.Meta.table_name
 
     @property
-    def _conn(self):
+    def _conn(self) -> TableConnection:
         return self.store.models.task._get_connection()
+
+    def row_factory(self, now: float) -> ItemFactory:
+        """Builds the items of tasks created at ``now``, for :meth:`write_rows` (the Scheduler's
+        way to make rows without knowing the store: :class:`~sosw_core.domain.ports.TaskRowWriter`)."""
+        return ItemFactory(now)
 
     def existing_ids(self, task_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -129,7 +140,8 @@ class BatchCreator:
             keys = [{"task_id": {"S": task_id}} for task_id in batch]
             for retry in range(self.retry.attempts):
                 with self.store._errors():
-                    data = self._conn.batch_get_item(keys, consistent_read=True,
+                    # pynamodb 6 annotates ``keys`` as strings; it takes key maps like these
+                    data = self._conn.batch_get_item(keys, consistent_read=True,  # type: ignore[arg-type]
                                                      attributes_to_get=["task_id"])
                 found.update(item["task_id"]["S"] for item in data.get("Responses", {}).get(self._table, []))
                 unprocessed = data.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
@@ -142,7 +154,7 @@ class BatchCreator:
                                       f"{self.retry.attempts} tries")
         return found
 
-    def write_rows(self, rows: Sequence) -> None:
+    def write_rows(self, rows: Sequence[Item | TaskModel]) -> None:
         """BatchWriteItem in 25s; UnprocessedItems retried with backoff until none are left.
 
         ``rows`` are low-level items (:func:`new_item`) or pynamodb rows (``TaskStore.new_row``).

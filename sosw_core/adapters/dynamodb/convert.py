@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from pynamodb.attributes import MapAttribute
-from pynamodb.models import Model
 
+from sosw_core.adapters.dynamodb.models import TaskModel
 from sosw_core.domain.task import Task, TaskEvent, TaskState
 
 
@@ -22,7 +22,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def to_task(row: Model) -> Task:
+def to_task(row: TaskModel) -> Task:
     return Task(
         task_id=row.task_id,
         labourer_id=row.labourer_id,

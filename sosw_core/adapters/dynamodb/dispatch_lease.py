@@ -25,6 +25,9 @@ tasks only.
 
 from __future__ import annotations
 
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
 from sosw_core.adapters.dynamodb.errors import dynamodb_errors, guarded_update
 from sosw_core.adapters.dynamodb.models import Models
 
@@ -42,7 +45,7 @@ class DispatchLeases:
         self._lease = models.lease
         self.endpoint = endpoint
 
-    def _update(self, labourer_id: str, actions: list, condition) -> bool:
+    def _update(self, labourer_id: str, actions: list[Action], condition: Condition) -> bool:
         with dynamodb_errors(self._lease.Meta.table_name, self.endpoint):
             return guarded_update(self._lease(lease_key(labourer_id)), actions, condition)
 

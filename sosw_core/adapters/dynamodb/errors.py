@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
 from sosw_core.errors import StoreUnavailable
 
@@ -19,7 +21,7 @@ def is_condition_failure(exc: PynamoDBException) -> bool:
     return exc.cause_response_code in (CONDITION_FAILED, TRANSACTION_CANCELLED)
 
 
-def guarded_update(row: Any, actions: list, condition: Any) -> bool:
+def guarded_update(row: Model, actions: list[Action], condition: Condition) -> bool:
     """One UpdateItem of ``row`` under ``condition``: True if written (``row`` then holds the new
     item), False if the condition failed. Every other error is raised."""
     try:

@@ -25,74 +25,43 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from typing import Any
 
+from pynamodb.connection import TableConnection
+from pynamodb.models import Model
+
 from sosw_core.adapters.dynamodb.errors import dynamodb_errors
-from sosw_core.errors import InvalidJob, SoswError
 
-MAX_JOB_BYTES = 10 * 1024 * 1024  # canonical JSON of the job body; ~550,000 flat sosw names
-INLINE_BYTES = 300 * 1024  # bodies up to this stay plain JSON in the record (room left in 400 KB)
-PART_BYTES = 350 * 1024  # compressed bytes per part item (items are at most 400 KB)
-REFERENCE_KEY = "$sosw_job_document"
-PART_SEPARATOR = "#doc-"
-
-
-class JobDocumentMissing(SoswError):
-    """A stored job body cannot be read back whole (a part is missing or does not match)."""
-
-
-@dataclass(frozen=True)
-class StoredBody:
-    """What goes in the record's ``job`` attribute, and the part items to write first."""
-
-    record_value: dict[str, Any]
-    parts: tuple[bytes, ...] = ()
-    digest: str | None = None
-
-
-def check_size(body_json: str) -> int:
-    """The body's size in bytes; InvalidJob above :data:`MAX_JOB_BYTES`."""
-    size = len(body_json.encode())
-    if size > MAX_JOB_BYTES:
-        raise InvalidJob("job", f"is {size:,} bytes of JSON; the limit is {MAX_JOB_BYTES:,} (10 MiB)")
-    return size
-
-
-def encode(body_json: str) -> StoredBody:
-    """How to store a job body given as canonical JSON (see the module's docstring)."""
-    raw = body_json.encode()
-    check_size(body_json)
-    if len(raw) <= INLINE_BYTES:
-        return StoredBody(json.loads(body_json))
-    packed = gzip.compress(raw, compresslevel=6, mtime=0)  # mtime=0: same body, same bytes
-    digest = hashlib.sha256(packed).hexdigest()[:32]
-    parts = tuple(packed[i:i + PART_BYTES] for i in range(0, len(packed), PART_BYTES))
-    reference = {"encoding": "gzip", "digest": digest, "parts": len(parts), "bytes": len(raw),
-                 "compressed_bytes": len(packed)}
-    return StoredBody({REFERENCE_KEY: reference}, parts, digest)
-
-
-def part_key(job_id: str, digest: str, index: int) -> str:
-    return f"{job_id}{PART_SEPARATOR}{digest}-{index:03d}"
-
-
-def is_reference(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {REFERENCE_KEY}
+# the pure half (sizes, reference format, part keys, encode) is the domain's, shared by every
+# store backend; re-exported for the callers that import it from here
+from sosw_core.domain.job_document import (  # noqa: F401
+    INLINE_BYTES,
+    MAX_JOB_BYTES,
+    PART_BYTES,
+    PART_SEPARATOR,
+    REFERENCE_KEY,
+    JobDocumentMissing,
+    StoredBody,
+    check_size,
+    encode,
+    is_reference,
+    part_key,
+)
 
 
 class JobDocuments:
     """Writes and reads the part items of large job bodies in the jobs table."""
 
-    def __init__(self, job_model: Any, *, endpoint: str | None = None):
+    def __init__(self, job_model: type[Model], *, endpoint: str | None = None):
         self._model = job_model
         self.endpoint = endpoint
 
-    def _errors(self):
+    def _errors(self) -> AbstractContextManager[None]:
         return dynamodb_errors(self._model.Meta.table_name, self.endpoint)
 
     @property
-    def _conn(self):
+    def _conn(self) -> TableConnection:
         return self._model._get_connection()
 
     def write_parts(self, job_id: str, stored: StoredBody, now: float) -> int:

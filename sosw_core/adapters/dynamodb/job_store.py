@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from contextlib import AbstractContextManager
 
 from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from sosw_core.adapters.dynamodb.errors import dynamodb_errors, guarded_update, is_condition_failure
-from sosw_core.adapters.dynamodb.models import Models
+from sosw_core.adapters.dynamodb.models import JobModel, Models
 from sosw_core.domain.job_record import JobRecord, JobState
 
 logger = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ logger = logging.getLogger(__name__)
 MAX_ERROR_TEXT = 2000
 
 
-def _to_record(row: Any) -> JobRecord:
+def _to_record(row: JobModel) -> JobRecord:
     return JobRecord(
         job_id=row.job_id, labourer_id=row.labourer_id, state=JobState(row.state),
         cursor=int(row.cursor or 0), total=None if row.total is None else int(row.total),
@@ -57,10 +59,10 @@ class JobStore:
         self._job = models.job
         self.endpoint = endpoint
 
-    def _errors(self):
+    def _errors(self) -> AbstractContextManager[None]:
         return dynamodb_errors(self._job.Meta.table_name, self.endpoint)
 
-    def _update(self, job_id: str, actions: list, condition) -> JobRecord | None:
+    def _update(self, job_id: str, actions: list[Action], condition: Condition) -> JobRecord | None:
         """One UpdateItem returning the new row; None when the condition failed."""
         row = self._job(job_id)
         with self._errors():
@@ -129,7 +131,7 @@ class JobStore:
         cannot release the lease of the invocation that took over from it.
         """
         j = self._job
-        actions = [j.owner.remove(), j.lease_until.remove(), j.updated_at.set(now)]
+        actions: list[Action] = [j.owner.remove(), j.lease_until.remove(), j.updated_at.set(now)]
         if error is not None:
             actions.append(j.error.set(error[:MAX_ERROR_TEXT]))
         return self._update(job_id, actions, (j.owner == owner) & (j.cursor == cursor)

@@ -1,8 +1,15 @@
-"""Reads of the task indexes. Every queue read sends ``Limit``; counts use ``Select=COUNT``."""
+"""Reads of the task indexes.
+
+Every queue read sends ``Limit``. The counts on the dispatch path (:meth:`TaskQueries.count_running`,
+:meth:`~TaskQueries.count_queued`, :meth:`~TaskQueries.queue_depth_page`) use ``Select=COUNT``;
+:meth:`TaskQueries.counts`, for status screens, reads rows (see its docstring).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+from pynamodb.expressions.condition import Condition
 
 from sosw_core.adapters.dynamodb.models import QUEUE_INDEX
 from sosw_core.adapters.dynamodb.task_store import TaskStore
@@ -53,7 +60,14 @@ class TaskQueries:
             return self._task.queue_index.count(labourer_id)
 
     def counts(self, labourer_id: str) -> dict[TaskState, int]:
-        """Tasks per state for one labourer (status screens and metrics; not on the hot path)."""
+        """Tasks per state for one labourer, for status screens (never on the dispatch path).
+
+        Only QUEUED is counted with ``Select=COUNT`` (on the queue index). The other states are
+        counted by reading rows, page after page to the end: every row of the labourer in the
+        deadline index, and every closed task of the labourer the table still keeps (all its
+        COMPLETED and DEAD tasks until their TTL, ``retention``, removes them), one ``state``
+        attribute each. Its cost therefore grows with the retention, not with the live work.
+        """
         counts = dict.fromkeys(TaskState, 0)
         counts[TaskState.QUEUED] = self.count_queued(labourer_id)
         with self.store._errors():
@@ -74,7 +88,7 @@ class TaskQueries:
                state: TaskState | None = None, limit: int | None = None) -> Iterator[Task]:
         """Closed tasks of a labourer by close time (newest first), full rows."""
         t = self._task
-        condition = None
+        condition: Condition | None = None
         if since is not None and until is not None:
             condition = t.closed_at.between(since, until)
         elif since is not None:

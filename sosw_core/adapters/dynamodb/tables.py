@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBConnectionError, TableError
@@ -42,7 +43,8 @@ def table_definitions(models: Models) -> dict[str, dict[str, Any]]:
     """
     definitions: dict[str, dict[str, Any]] = {}
 
-    def keys(schema: list[dict]) -> list[dict]:  # HASH before RANGE, as CloudFormation writes them
+    def keys(schema: Sequence[Mapping[str, object]]) -> list[Mapping[str, object]]:
+        """HASH before RANGE, as CloudFormation writes them."""
         return sorted(schema, key=lambda k: k["KeyType"] != "HASH")
 
     for model in models.all:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 import secrets
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from sosw_core.adapters.dynamodb.convert import to_task
 from sosw_core.adapters.dynamodb.errors import dynamodb_errors, guarded_update, is_condition_failure
-from sosw_core.adapters.dynamodb.models import Models
+from sosw_core.adapters.dynamodb.models import Models, TaskModel
 from sosw_core.config.model import LabourerConfig, RetentionConfig
 from sosw_core.domain.outcomes import REJECT_BAD_TOKEN, REJECT_DEAD, HandOffResult, Outcome, QueuedRef
 from sosw_core.domain.task import (
@@ -44,21 +47,21 @@ class TaskStore:
         self._task = models.task
 
     # -- helpers -------------------------------------------------------------------------
-    def _errors(self):
+    def _errors(self) -> AbstractContextManager[None]:
         return dynamodb_errors(self._task.Meta.table_name, self.endpoint)
 
-    def _update(self, task_id: str, actions: list, condition) -> Task | None:
+    def _update(self, task_id: str, actions: list[Action], condition: Condition) -> Task | None:
         """One UpdateItem; the new row, or None when the condition failed."""
         row = self._task(task_id)
         with self._errors():
             written = guarded_update(row, actions, condition)
         return to_task(row) if written else None
 
-    def _event(self, kind: EventKind, attempt: int, now: float, detail: str = ""):
+    def _event(self, kind: EventKind, attempt: int, now: float, detail: str = "") -> Action:
         return self._task.events.set(
             self._task.events.append([TaskEvent(now, kind, attempt, detail).to_item()]))
 
-    def new_row(self, new: NewTask, now: float):
+    def new_row(self, new: NewTask, now: float) -> TaskModel:
         """The row a fresh task starts as (QUEUED, in the queue index)."""
         return self._task(
             new.task_id, labourer_id=new.labourer_id, job_id=new.job_id, payload=new.payload_json,
@@ -114,7 +117,8 @@ class TaskStore:
         """
         return self._update(task_id, *self._claim_parts(seen_attempts, labourer, now))
 
-    def _claim_parts(self, seen_attempts: int, labourer: LabourerConfig, now: float) -> tuple[list, Any]:
+    def _claim_parts(self, seen_attempts: int, labourer: LabourerConfig,
+                     now: float) -> tuple[list[Action], Condition]:
         """The actions and guard of a claim (shared by :meth:`claim` and the hand-off)."""
         t = self._task
         attempt = seen_attempts + 1
@@ -212,10 +216,10 @@ class TaskStore:
 
     def _complete_parts(self, token: str, attempt: int, now: float, labourer_id: str | None,
                         result: dict[str, Any] | None, stats: dict[str, Any] | None,
-                        *, current_only: bool = False) -> tuple[list, Any]:
+                        *, current_only: bool = False) -> tuple[list[Action], Condition]:
         """The actions and guard of a completion; ``current_only``: the INVOKED attempt only."""
         t = self._task
-        actions = [
+        actions: list[Action] = [
             t.state.set(TaskState.COMPLETED.value),
             t.updated_at.set(now),
             t.queue_pk.remove(), t.queue_sk.remove(),
@@ -245,11 +249,11 @@ class TaskStore:
         return Outcome.DUPLICATE if task.state is TaskState.COMPLETED else Outcome.STALE
 
     def _after_failure_actions(self, labourer: LabourerConfig, attempt: int, now: float,
-                               kind: EventKind, error_type: str, message: str) -> tuple[list, TaskState]:
+                               kind: EventKind, error_type: str, message: str) -> tuple[list[Action], TaskState]:
         t = self._task
         decision = after_failure(attempts=attempt, max_attempts=labourer.max_attempts,
                                  backoff=labourer.backoff, now=now)
-        actions = [
+        actions: list[Action] = [
             t.state.set(decision.state.value),
             t.updated_at.set(now),
             t.error_type.set(error_type[:200]),
@@ -257,7 +261,7 @@ class TaskStore:
         ]
         first_line = message.strip().splitlines()[0] if message.strip() else ""
         detail = f"{error_type}: {first_line}"[:300]  # the history stays one line per event
-        if decision.state is TaskState.RETRYING:
+        if decision.due_at is not None:  # RETRYING (a DEAD decision has no due time)
             # Stays in the deadline index: the scavenger requeues it when the backoff is over.
             actions += [t.deadline_at.set(decision.due_at),
                         t.events.set(t.events.append([

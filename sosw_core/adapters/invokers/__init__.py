@@ -1,7 +1,39 @@
-"""How the orchestrator starts workers: the Invoker protocol and its adapters."""
+"""How the orchestrator starts workers: the Invoker protocol and its adapters.
 
-from sosw_core.adapters.invokers.base import InvokeError, Invoker
-from sosw_core.adapters.invokers.lambda_ import ASYNC_PAYLOAD_LIMIT, LambdaInvoker
-from sosw_core.adapters.invokers.local import LocalContext, LocalInvoker
+Names are loaded when first used (PEP 562): ``LambdaInvoker`` needs botocore, and importing
+this package (or :mod:`.base`, or the local invoker) must not load it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ASYNC_PAYLOAD_LIMIT": "sosw_core.adapters.invokers.base",
+    "InvokeError": "sosw_core.adapters.invokers.base",
+    "Invoker": "sosw_core.adapters.invokers.base",
+    "LambdaInvoker": "sosw_core.adapters.invokers.lambda_",
+    "LocalContext": "sosw_core.adapters.invokers.local",
+    "LocalInvoker": "sosw_core.adapters.invokers.local",
+}
 
 __all__ = ["ASYNC_PAYLOAD_LIMIT", "InvokeError", "Invoker", "LambdaInvoker", "LocalContext", "LocalInvoker"]
+
+if TYPE_CHECKING:
+    from sosw_core.adapters.invokers.base import ASYNC_PAYLOAD_LIMIT, InvokeError, Invoker
+    from sosw_core.adapters.invokers.lambda_ import LambdaInvoker
+    from sosw_core.adapters.invokers.local import LocalContext, LocalInvoker
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

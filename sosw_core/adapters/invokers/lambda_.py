@@ -15,31 +15,19 @@ lease decide (see :mod:`sosw_core.services.orchestrator`).
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from sosw_core.adapters.invokers.base import InvokeError
+from sosw_core.adapters.invokers.base import ASYNC_PAYLOAD_LIMIT, InvokeError, encode_event
+
+__all__ = ["ACCEPTED", "ASYNC_PAYLOAD_LIMIT", "LambdaInvoker", "encode_event"]
 
 logger = logging.getLogger(__name__)
 
-ASYNC_PAYLOAD_LIMIT = 1024 * 1024  # bytes: Lambda's limit for InvocationType=Event
 ACCEPTED = 202
-
-
-def encode_event(function_name: str, event: dict[str, Any]) -> bytes:
-    """The event as Lambda receives it; InvokeError if it is not JSON or over the async limit."""
-    try:
-        body = json.dumps(event, separators=(",", ":"), allow_nan=False).encode()
-    except (TypeError, ValueError) as exc:
-        raise InvokeError(function_name, f"event is not JSON-serialisable: {exc}") from exc
-    if len(body) > ASYNC_PAYLOAD_LIMIT:
-        raise InvokeError(function_name, f"payload is {len(body)} bytes; the async invoke limit "
-                                         f"is {ASYNC_PAYLOAD_LIMIT}")
-    return body
 
 
 class LambdaInvoker:

@@ -23,8 +23,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sosw_core.adapters.invokers.base import InvokeError
-from sosw_core.adapters.invokers.lambda_ import encode_event
+from sosw_core.adapters.invokers.base import InvokeError, encode_event
 from sosw_core.domain.events import ENVELOPE
 
 logger = logging.getLogger(__name__)

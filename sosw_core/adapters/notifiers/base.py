@@ -1,20 +1,6 @@
-"""Where alerts about dead tasks go."""
+"""Where alerts about dead tasks go: the domain's :class:`Notifier` protocol and its alert value
+(:mod:`sosw_core.domain.ports`), re-exported for the adapters."""
 
-from __future__ import annotations
+from sosw_core.domain.ports import DeadTaskAlert, Notifier
 
-from dataclasses import dataclass
-from typing import Protocol
-
-
-@dataclass(frozen=True)
-class DeadTaskAlert:
-    task_id: str
-    labourer_id: str
-    attempts: int
-    error_type: str | None
-    error_message: str | None
-
-
-class Notifier(Protocol):
-    def notify_dead(self, alerts: list[DeadTaskAlert]) -> None:
-        """Publish one batch of alerts (one scavenger pass); raise if it could not be sent."""
+__all__ = ["DeadTaskAlert", "Notifier"]
