@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sosw_core.clock import Clock, SystemClock
 from sosw_core.config.model import SoswConfig
+from sosw_core.domain.ports import Invoker, MetricsReaderFactory, Notifier
 from sosw_core.services.assistant import WorkerAssistant
 from sosw_core.services.handoff import HandOff
 from sosw_core.services.ingest import Ingestor
-from sosw_core.services.orchestrator import MetricsReaderFactory, Orchestrator
+from sosw_core.services.orchestrator import Orchestrator
 from sosw_core.services.scavenger import Scavenger
-
-if TYPE_CHECKING:
-    from sosw_core.adapters.invokers.base import Invoker
-    from sosw_core.adapters.notifiers.base import Notifier
 
 Backend = Literal["dynamodb", "memory"]
 

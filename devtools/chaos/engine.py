@@ -127,7 +127,8 @@ class ChaosRun:
         jobs, planned = self._plan(config, as_of)
         ledger = Ledger()
         deployment = Deployment(options.shape(), config, self.clock, ledger)
-        totals = {job["job_id"]: sum(1 for p in planned.values() if p.job_id == job["job_id"]) for job in jobs}
+        job_ids = [job["sosw_core"]["job_id"] for job in jobs]
+        totals = {job_id: sum(1 for p in planned.values() if p.job_id == job_id) for job_id in job_ids}
         driver = SchedulerDriver(config, deployment.scheduler_store, deployment.invoker, self.clock, jobs,
                                  totals, as_of=as_of, timeout_seconds=options.scheduler_timeout_seconds,
                                  page_size=options.page_size, kill_fraction=options.kill_fraction,

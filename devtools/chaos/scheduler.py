@@ -38,7 +38,8 @@ class Killed(BaseException):  # noqa: N818 - the process dies: no error boundary
 
 def job_event(job_id: str, labourer_id: str, items: Sequence[str]) -> dict[str, Any]:
     """A sosw 0.7 job with one task per item (``isolate_items``)."""
-    return {"lambda_name": labourer_id, "job_id": job_id, "isolate_items": True, "items": list(items)}
+    return {"lambda_name": labourer_id, "sosw_core": {"job_id": job_id}, "isolate_items": True,
+            "items": list(items)}
 
 
 class KillSwitch:
@@ -192,7 +193,7 @@ class SchedulerDriver:
                  count_rows: Callable[[str], int], stop: threading.Event):
         self.jobs = list(jobs)
         self.page_size = page_size
-        first = self.jobs[0]["job_id"]
+        first = self.jobs[0]["sosw_core"]["job_id"]
         self.log = IngestLog(killed_job=first, killed_job_total=totals[first])
         self.log.kill_after = self.kill_point(totals[first], kill_fraction)
         self.switch = KillSwitch(first, self.log.kill_after)
@@ -230,7 +231,7 @@ class SchedulerDriver:
             pass
         self.log.killed = self.switch.fired.wait(self.kill_wait_seconds)
         self.log.rows_sent_before_kill = self.switch.sent
-        self.log.rows_in_table_after_kill = self.count_rows(job["job_id"])
+        self.log.rows_in_table_after_kill = self.count_rows(job["sosw_core"]["job_id"])
 
     def _resend(self, job: dict[str, Any]) -> None:
         """Send the killed job again until an invocation takes it over (or the run stops)."""

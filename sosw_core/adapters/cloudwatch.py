@@ -1,5 +1,10 @@
 """Reading health metrics: CloudWatch (``GetMetricStatistics``) or static values for local runs.
 
+A metric is read as sosw 0.7 read it: one ``GetMetricStatistics`` request for the window
+``[now - lookback_seconds, now]`` with ``Period=period_seconds`` and the one configured
+statistic; its datapoints (one per period) become one value with
+:func:`sosw_core.domain.health.window_value` (for ``Average``: their mean).
+
 Each distinct metric is fetched at most once per tick: ``for_tick(now)`` returns a
 :class:`TickReader` with its own cache, and the orchestrator makes one reader per tick. Two
 metrics are the same when namespace, metric name, dimensions, statistic, period and lookback
@@ -18,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sosw_core.config.model import HealthMetric
+from sosw_core.domain.health import window_value
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +60,7 @@ class CloudWatchMetrics:
         return TickReader(lambda metric: self.value(metric, now))
 
     def value(self, metric: HealthMetric, now: float) -> float | None:
-        """The most recent datapoint's statistic in ``[now - lookback, now]``; None without data.
+        """The statistic over ``[now - lookback, now]`` (see the module docstring); None without data.
 
         Uncached: one ``GetMetricStatistics`` call each time (use :meth:`for_tick` to share).
         """
@@ -64,12 +70,11 @@ class CloudWatchMetrics:
             StartTime=datetime.fromtimestamp(now - metric.lookback_seconds, UTC),
             EndTime=datetime.fromtimestamp(now, UTC),
             Period=metric.period_seconds, Statistics=[metric.statistic])
-        points = response.get("Datapoints", [])
-        if not points:
-            logger.debug("no datapoints", extra={"metric": metric.name})
-            return None
-        latest = max(points, key=lambda p: p["Timestamp"])
-        return float(latest[metric.statistic])
+        points = [float(point[metric.statistic]) for point in response.get("Datapoints", [])]
+        value = window_value(metric.statistic, points)
+        logger.debug("health metric read", extra={"metric": metric.name, "datapoints": len(points),
+                                                  "value": value})
+        return value
 
 
 class StaticMetrics:

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "sosw_core.cli.tasks",
     "sosw_core.cli.redrive",
     "sosw_core.cli.deploy",
+    "sosw_core.cli.config_translate",
 )
 
 EXIT_USAGE = 2

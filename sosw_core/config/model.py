@@ -42,6 +42,9 @@ class HealthMetric:
 
     ``feelings`` maps status -> threshold. With ``le``, status 4 holds when value <= feelings[4],
     else 3 when value <= feelings[3], and so on; a value that meets no threshold is status 0.
+    The value compared is ``statistic`` over the last ``lookback_seconds`` in periods of
+    ``period_seconds`` (sosw 0.7's defaults: Average, 60, 300), combined as sosw 0.7 did
+    (:func:`sosw_core.domain.health.window_value`: for Average, the mean of the periods).
     ``no_data_status`` applies when CloudWatch returns no datapoints.
     """
 
@@ -63,13 +66,14 @@ class LabourerConfig:
 
     id: str
     arn: str = ""  # function name or ARN to invoke; defaults to ``id`` (see ``function_name``)
-    max_simultaneous_invocations: int = 10
+    max_simultaneous_invocations: int = 1  # sosw 0.7's default: one at a time unless configured
     max_duration_seconds: int = 900  # the lease: an invoked task not reported by then is expired
     max_attempts: int = 3
     backoff: Backoff = field(default_factory=Backoff)
     health_metrics: tuple[HealthMetric, ...] = ()
     max_invocations_per_minute: int | None = None
     chain_on_completion: bool = True
+    payload_style: str = "sosw07"  # or "clean": how jobs become payloads (docs/migrating-from-sosw.md)
 
     @property
     def function_name(self) -> str:

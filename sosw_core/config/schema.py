@@ -147,6 +147,7 @@ LABOURER = Obj(LabourerConfig, {
     "health_metrics": ListOf(HEALTH_METRIC),
     "max_invocations_per_minute": Nullable(Int(minimum=0)),
     "chain_on_completion": Bool(),
+    "payload_style": Choice(("sosw07", "clean")),
 })
 
 SOSW_CONFIG = Obj(SoswConfig, {

@@ -3,7 +3,7 @@
 Two zips:
 
 * the **layer** (``python/`` at its root, as Lambda's Python runtimes expect): ``sosw_core``
-  copied from the source tree, plus :data:`LAYER_DISTRIBUTIONS` at the versions installed here,
+  copied from the source tree (less :data:`LAYER_LEAVES_OUT`, which no function imports), plus :data:`LAYER_DISTRIBUTIONS` at the versions installed here,
   so the layer carries what the tests ran with. By default their files are copied from this
   environment (:func:`environment_installer`: offline, and refused for anything that is not
   pure Python, which the Lambda runtime could not load); :func:`pip_installer` fetches the
@@ -43,6 +43,10 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3")
 FUNCTION_PACKAGES = ("essentials", "workers")
 FUNCTION_OPTIONAL = ("config/schemas",)  # job schemas the Scheduler reads from LAMBDA_TASK_ROOT
 LIBRARY_PACKAGE = "sosw_core"
+# Subpackages that run on a person's machine, never in a Lambda function: the command line, the
+# local runtime and demo, packaging and deploy, and the worker test kit. The pip package keeps
+# them; the layer leaves them out (a test imports every handler from the built zips).
+LAYER_LEAVES_OUT = ("cli", "local", "deploy", "testing", "examples")
 EXCLUDED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 
@@ -186,7 +190,9 @@ def build_layer_zip(source_root: Path, dest: Path, installer: Installer = enviro
             if top_level == "bin" or _runtime_provided(top_level):
                 continue
             entries[arc_name] = path
-        library = tree_entries(source_root / LIBRARY_PACKAGE, f"python/{LIBRARY_PACKAGE}")
+        library = {name: path for name, path in
+                   tree_entries(source_root / LIBRARY_PACKAGE, f"python/{LIBRARY_PACKAGE}").items()
+                   if name.split("/")[2] not in LAYER_LEAVES_OUT}
         overlap = sorted(set(entries) & set(library))
         if overlap:
             raise RuntimeError(f"an installed requirement ships {LIBRARY_PACKAGE} files: {overlap[:3]}")

@@ -8,8 +8,8 @@
 * :mod:`.dispatch` — why a dispatch stopped (:class:`~.dispatch.StopReason`);
 * :mod:`.health` — labourer status and how many invocations it allows;
 * :mod:`.events` — worker events and reports (their envelope and parser);
-* :mod:`.job`, :mod:`.chunking`, :mod:`.periods`, :mod:`.schemas` — Scheduler jobs and how they
-  become task payloads; :mod:`.job_record` (job states, ingest statuses) and
-  :mod:`.job_document` (how a job's body is stored);
+* :mod:`.job`, :mod:`.chunking`, :mod:`.task_payload`, :mod:`.periods`, :mod:`.schemas` —
+  Scheduler jobs and how they become task payloads; :mod:`.job_record` (job states, ingest
+  statuses) and :mod:`.job_document` (how a job's body is stored);
 * :mod:`.limits` — sizes every layer shares.
 """

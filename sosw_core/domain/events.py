@@ -134,7 +134,7 @@ def parse_report(event: Any) -> Report:
         raise InvalidEvent("event", f"must be a JSON object, not {type(event).__name__}")
     raw_action = event.get("action")
     try:
-        action = Action(raw_action)
+        action = Action(str(raw_action))
     except ValueError:
         raise InvalidEvent("action", f"must be one of {', '.join(a.value for a in Action)} "
                                      f"(got {raw_action!r})") from None

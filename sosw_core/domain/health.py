@@ -2,6 +2,13 @@
 
 Pure: no AWS import. The CloudWatch adapter lives in :mod:`sosw_core.adapters.cloudwatch`.
 
+A metric's value is one number for its whole window, as sosw 0.7 computed it: CloudWatch gives
+one datapoint per period of the window (``lookback_seconds``, default 300 s, in periods of
+``period_seconds``, default 60 s), each carrying the configured statistic (default ``Average``),
+and :func:`window_value` combines them: the mean of the periods' averages, the largest maximum,
+the smallest minimum. With datapoints 100, 31.3 and 29.5 (sosw 0.7's own test sample) the value
+is 53.6, not the latest 29.5.
+
 A metric's "feelings" map statuses to thresholds. The comparison reads "value OP threshold":
 with ``le`` (lower is healthier), ``{3: 50, 4: 25}`` gives status 4 for values <= 25, 3 for
 values <= 50, and 0 above. With ``ge`` (higher is healthier) the thresholds run the other way.
@@ -12,6 +19,7 @@ from __future__ import annotations
 
 import math
 import operator
+import statistics
 from collections.abc import Callable, Sequence
 
 from sosw_core.config.model import Comparison, HealthMetric
@@ -24,6 +32,38 @@ _OPERATORS: dict[Comparison, Callable[[float, float], bool]] = {
     Comparison.GT: operator.gt,
     Comparison.GE: operator.ge,
 }
+
+
+def _mean(values: Sequence[float]) -> float:
+    # statistics.mean is correctly rounded (exact sum, one rounding), so a value on a threshold
+    # compares the same way it did in sosw 0.7, which used it too.
+    return float(statistics.mean(values))
+
+
+# How the periods' datapoints of a window become one value, per statistic. sosw 0.7 knew the
+# first three (and crashed on the other two); Sum and SampleCount add up over the window.
+WINDOW_REDUCERS: dict[str, Callable[[Sequence[float]], float]] = {
+    "Average": _mean,  # unweighted mean of the periods' averages, as sosw 0.7
+    "Maximum": max,
+    "Minimum": min,
+    "Sum": math.fsum,
+    "SampleCount": math.fsum,
+}
+
+
+def window_value(statistic: str, datapoints: Sequence[float]) -> float | None:
+    """One value for the window from each period's ``statistic``; None without datapoints.
+
+    >>> window_value("Average", [100.0, 31.5, 29.5])
+    53.666666666666664
+    """
+    if not datapoints:
+        return None
+    try:
+        reduce = WINDOW_REDUCERS[statistic]
+    except KeyError:
+        raise ValueError(f"statistic must be one of {', '.join(WINDOW_REDUCERS)}, got {statistic!r}") from None
+    return float(reduce(datapoints))
 
 
 def metric_status(metric: HealthMetric, value: float | None) -> int:

@@ -120,7 +120,8 @@ class PeriodRegistry:
         try:
             days = list(expand(match, today))
         except (OverflowError, ValueError) as exc:  # before year 1, after 9999, or a 5,000-digit X
-            shown = period if len(period) <= 40 else period[:39] + "…"
+            text = match.string  # the period, a str once a pattern matched it
+            shown = text if len(text) <= 40 else text[:39] + "…"
             raise InvalidJob("period", f"{shown!r} is out of range: {exc}"[:300]) from None
         dates = sorted({day.date() if isinstance(day, datetime) else day for day in days})
         if not dates and not allow_empty:

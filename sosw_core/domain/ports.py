@@ -198,7 +198,7 @@ class Notifier(Protocol):
 
 class MetricsReader(Protocol):
     def value(self, metric: HealthMetric) -> float | None:
-        """The metric's latest value; None when there is no data."""
+        """The metric's statistic over its window (``domain.health.window_value``); None without data."""
 
 
 MetricsReaderFactory = Callable[[float], MetricsReader]

@@ -9,7 +9,7 @@ One :meth:`Ingestor.handle` call is one invocation; it reads the clock once (``n
 
 * **Plan**: envelope, labourer configured, its JSON Schema (every violation listed), chunking
   rules and every payload's size, in a dry pass that also counts ``total``.
-* **Job id**: the job's ``job_id``, else its content hash and the plan's date. The same job
+* **Job id**: the job's ``sosw_core.job_id``, else its content hash and the plan's date. The same job
   sent twice on one UTC day is one job (its ``period`` gives the same dates too); a recurring
   job that must run more often than daily sends its own ``job_id``.
 * **Existing record**: DONE/FAILED → a duplicate; INGESTING with a live lease → a duplicate
@@ -17,6 +17,9 @@ One :meth:`Ingestor.handle` call is one invocation; it reads the clock once (``n
 * **Pages** of ``page_size`` tasks: rows built by the store (``batch.row_factory``: plain
   DynamoDB items on DynamoDB), 25-item BatchWriteItems on ``writers`` threads with ``depth`` pages in flight (:mod:`.pages`), then ``advance`` per
   page in order (fenced by owner and old cursor: a zombie stops). Task n of job j is ``j_000000n``.
+* **Hand-over**: an invocation stops starting pages when less than :func:`hand_over_margin` is
+  left (it scales with the invocation's time, so 10 s timeouts ingest too) and continues in a
+  new invocation.
 * **Leases** last the invocation's remaining time plus 30 s, so one killed at its timeout is
   taken over by Lambda's retry of its event. After an error the lease is handed back at once
   (the error noted in the record) and the error re-raised; an error that a retry would meet
@@ -29,9 +32,9 @@ would reset tasks already claimed to QUEUED, so they are checked and only missin
 written; checking goes on while a checked page still finds rows (robust to a page size or
 depth changed by a deploy).
 
-Plans are stable across invocations: the record keeps the job in canonical form (keys sorted)
-with the plan's date (``as_of``) and chunkable levels, and every continuation plans from it. A
-body over 300 KB of JSON is kept gzip-compressed in part items written before the record
+Plans are stable across invocations: the record keeps the job in its own key order with its
+resolved payload style (``sosw_core.payload_style`` in the stored body), the plan's date
+(``as_of``) and chunkable levels, and every continuation plans from it. A body over 300 KB of JSON is kept gzip-compressed in part items written before the record
 (:mod:`sosw_core.domain.job_document`); jobs are limited to 10 MiB of JSON (``MAX_JOB_BYTES``).
 """
 
@@ -42,7 +45,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
@@ -50,7 +53,15 @@ from typing import Any
 from sosw_core.clock import Clock
 from sosw_core.config.model import SchedulerConfig, SoswConfig
 from sosw_core.domain.chunking import iter_task_payloads
-from sosw_core.domain.job import Job, canonical_job_id, chunkable_attrs_for, parse_job
+from sosw_core.domain.job import (
+    Job,
+    PayloadStyle,
+    canonical_job_id,
+    chunkable_attrs_for,
+    job_from_stored,
+    parse_job,
+    stored_body,
+)
 from sosw_core.domain.job_document import MAX_JOB_BYTES, JobDocumentMissing, check_size, encode
 from sosw_core.domain.job_record import IngestStatus, JobRecord, JobState
 from sosw_core.domain.ports import Invoker, JobBodyStore, JobLedger, LambdaContext, TaskRowWriter
@@ -70,6 +81,14 @@ WRITERS = 4
 JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,180}$")  # + "_0000000" stays a valid task id
 LEASE_SLACK_SECONDS = 30.0  # a lease outlives its invocation's hard deadline by this much
 NO_CONTEXT_LEASE_SECONDS = 900.0 + LEASE_SLACK_SECONDS
+# The hand-over margin scales with the invocation's time (a Scheduler timeout may be 10 s):
+# see hand_over_margin.
+# The floor covers draining the pages in flight (``depth`` pages of ``page_size`` rows on
+# ``writers`` threads: well under a second unthrottled), ``advance``, ``hand_over`` and the
+# continuation's invoke; botocore's retries under throttling can take longer, and then the
+# invocation is killed and its lease (time left + LEASE_SLACK_SECONDS) lets Lambda's retry resume.
+HAND_OVER_FLOOR_SECONDS = 5.0
+HAND_OVER_FRACTION = 0.25
 
 
 class PlanChanged(SoswError):
@@ -81,7 +100,7 @@ class Plan:
     """A validated job, ready to ingest: pure data, and its tasks as a lazy generator."""
 
     job_id: str
-    job: Job  # canonical: every mapping's keys sorted
+    job: Job  # in the job's key order (sosw 0.7's payloads follow it), its payload style resolved
     chunkable_attrs: tuple[str, ...]
     as_of: date
 
@@ -113,34 +132,40 @@ def task_id(job_id: str, position: int) -> str:
 
 
 def canonical(job: Job) -> Job:
-    """The job with every mapping's keys sorted, so that key order never changes the plan."""
+    """The job as plain JSON (what a record stores), in its own key order: the order of a dict
+    of nulls is the order of its tasks, as in sosw 0.7."""
     try:
-        body = json.loads(json.dumps(job.body, sort_keys=True, allow_nan=False))
+        body = json.loads(json.dumps(job.body, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise InvalidJob("job", f"must be plain JSON: {exc}") from exc
-    return Job(labourer_id=job.labourer_id, body=body, job_schema_name=job.job_schema_name,
-               job_id=job.job_id)
+    return replace(job, body=body)
 
 
 def plan_job(event: Any, scheduler: SchedulerConfig, as_of: date, *,
-             schemas: SchemaValidators | None = None) -> Plan:
+             schemas: SchemaValidators | None = None,
+             payload_styles: Mapping[str, str] | None = None) -> Plan:
     """Parse a job and check its envelope (nothing is written); raises InvalidJob naming the path.
 
-    The chunking rules are checked by :meth:`Plan.payloads`, which walks the whole job before it
-    yields the first payload (so :func:`count_checked` validates everything, once).
+    The payload style is the job's ``sosw_core.payload_style``, else its labourer's in
+    ``payload_styles``, else ``sosw07``. The chunking rules are checked by
+    :meth:`Plan.payloads`, which walks the whole job before it yields the first payload (so
+    :func:`count_checked` validates everything, once).
     """
     job = canonical(parse_job(event))
     if schemas is not None:
-        schemas.check(job.labourer_id, job.body)
+        schemas.check(job.labourer_id, {k: v for k, v in job.body.items() if k != "job_schema_name"})
     chunkable_attrs = chunkable_attrs_for(job, scheduler.job_schema_variants)
-    check_size(json.dumps(job.body, sort_keys=True))
+    check_size(json.dumps(job.body))
     if job.job_id is not None:
-        if not isinstance(job.job_id, str) or not JOB_ID_PATTERN.match(job.job_id):
-            raise InvalidJob("job_id", f"must be 1-180 characters of A-Z a-z 0-9 _ . : - (got {job.job_id!r})")
+        if not JOB_ID_PATTERN.match(job.job_id):
+            raise InvalidJob("sosw_core.job_id", f"must be 1-180 characters of A-Z a-z 0-9 _ . : - "
+                                                 f"(got {job.job_id!r})")
         job_id = job.job_id
     else:
         job_id = f"{canonical_job_id(job)}-{as_of.isoformat()}"
-    return Plan(job_id=job_id, job=job, chunkable_attrs=tuple(chunkable_attrs), as_of=as_of)
+    style = job.payload_style or PayloadStyle((payload_styles or {}).get(job.labourer_id, PayloadStyle.SOSW07))
+    return Plan(job_id=job_id, job=replace(job, payload_style=style), chunkable_attrs=tuple(chunkable_attrs),
+                as_of=as_of)
 
 
 def count_checked(plan: Plan, max_payload_bytes: int) -> int:
@@ -157,7 +182,8 @@ def count_checked(plan: Plan, max_payload_bytes: int) -> int:
 def plan_for(event: Any, config: SoswConfig, as_of: date, *,
              schemas: SchemaValidators | None = None) -> Plan:
     """:func:`plan_job` with ``config``'s scheduler settings; the job's labourer must be configured."""
-    plan = plan_job(event, config.scheduler, as_of, schemas=schemas)
+    styles = {labourer.id: labourer.payload_style for labourer in config.labourers}
+    plan = plan_job(event, config.scheduler, as_of, schemas=schemas, payload_styles=styles)
     try:
         config.labourer(plan.labourer_id)
     except UnknownLabourer as exc:
@@ -168,8 +194,7 @@ def plan_for(event: Any, config: SoswConfig, as_of: date, *,
 
 def plan_from_record(record: JobRecord, body: dict[str, Any] | None = None) -> Plan:
     """The plan a record was started with; ``body`` when its job was stored in parts."""
-    job = Job(labourer_id=record.labourer_id, body=(record.job or {}) if body is None else body,
-              job_schema_name=None, job_id=record.job_id)
+    job = job_from_stored(record.labourer_id, record.job_id, (record.job or {}) if body is None else body)
     return Plan(job_id=record.job_id, job=job, chunkable_attrs=record.chunkable_attrs,
                 as_of=date.fromisoformat(record.as_of or "1970-01-01"))
 
@@ -178,10 +203,11 @@ def plan_from_record(record: JobRecord, body: dict[str, Any] | None = None) -> P
 class _Run:
     """The mutable progress of one invocation on one job (read by the error boundary).
 
-    A resumed run starts with its ``record`` only; the plan is made from it inside the boundary.
+    ``source``: a fresh job's plan; or a resumed job's record, from which the plan is made inside
+    the boundary (reading a body stored in parts can fail).
     """
 
-    plan: Plan | None
+    source: Plan | JobRecord
     owner: str
     cursor: int
     total: int
@@ -189,15 +215,13 @@ class _Run:
     lease: float
     written: int = 0
     skipped: int = 0
-    record: JobRecord | None = None
 
     @property
     def job_id(self) -> str:
-        return self.plan.job_id if self.plan is not None else self.record.job_id  # type: ignore[union-attr]
+        return self.source.job_id
 
     def result(self, state: IngestStatus, **extra: Any) -> dict[str, Any]:
-        labourer_id = self.plan.labourer_id if self.plan is not None else self.record.labourer_id  # type: ignore[union-attr]
-        return {"job_id": self.job_id, "labourer_id": labourer_id, "state": state,
+        return {"job_id": self.job_id, "labourer_id": self.source.labourer_id, "state": state,
                 "cursor": self.cursor, "total": self.total, "written": self.written,
                 "skipped": self.skipped, "duplicate": False, **extra}
 
@@ -240,7 +264,7 @@ class Ingestor:
             return self._resume(str(event[CONTINUE_KEY]), owner, now, lease, context)
         plan = self.plan(event, as_of or datetime.fromtimestamp(now, UTC).date())
         total = count_checked(plan, self.config.scheduler.max_payload_bytes)
-        stored = encode(json.dumps(plan.job.body, sort_keys=True))
+        stored = encode(json.dumps(stored_body(plan.job)))
         self.documents.write_parts(plan.job_id, stored, now)  # before the record that points at them
         record = self.jobs.start(plan.job_id, plan.labourer_id, json.dumps(stored.record_value), owner, now,
                                  lease, total=total, as_of=plan.as_of.isoformat(),
@@ -261,7 +285,7 @@ class Ingestor:
             taken = self.jobs.take_over(job_id, owner, now, lease)
             if taken is not None:
                 logger.info("job resumed", extra={"job_id": job_id, "cursor": taken.cursor})
-                run = _Run(None, owner, taken.cursor, taken.total or 0, now, lease, record=taken)
+                run = _Run(taken, owner, taken.cursor, taken.total or 0, now, lease)
                 return self._run(run, context, checks=self.depth)
             record = self.jobs.get(job_id) or record
         return {**record.summary(), "state": IngestStatus.of(record.state), "duplicate": True}
@@ -269,10 +293,10 @@ class Ingestor:
     def _run(self, run: _Run, context: LambdaContext | None, *, checks: int) -> dict[str, Any]:
         """The per-job error boundary: record what happened to the job, then re-raise."""
         try:
-            if run.plan is None:  # a resumed run (a _Run has a plan or a record): plan from the record
-                record = run.record
-                run.plan = plan_from_record(record, self.documents.body(run.job_id, record.job))  # type: ignore[union-attr]
-            return self._write(run, run.plan, context, checks)
+            plan = run.source
+            if isinstance(plan, JobRecord):  # a resumed run: plan from its record
+                plan = run.source = plan_from_record(plan, self.documents.body(run.job_id, plan.job))
+            return self._write(run, plan, context, checks)
         except (InvalidJob, InvalidTask, PlanChanged, JobDocumentMissing) as exc:
             self.jobs.fail(run.job_id, run.owner, f"{type(exc).__name__}: {exc}", run.now)
             raise
@@ -294,10 +318,13 @@ class Ingestor:
         max_bytes = self.config.scheduler.max_payload_bytes
         pipeline = PagePipeline(self.batch.write_rows, writers=self.writers, depth=self.depth)
         sent, found_last, out_of_time = run.cursor, False, False
+        # the lease is the time left at the start plus the slack: the margin scales with that time
+        margin_ms = hand_over_margin(self.config.scheduler.time_margin_seconds,
+                                     run.lease - LEASE_SLACK_SECONDS) * 1000.0
         try:
             while True:
                 while not (out_of_time or sent >= run.total or pipeline.full):
-                    if self._out_of_time(context):
+                    if self._out_of_time(context, margin_ms):
                         out_of_time = True
                         break
                     page = list(islice(payloads, self.page_size))
@@ -333,10 +360,10 @@ class Ingestor:
         logger.info("job done", extra={"job_id": job_id, "total": run.total})
         return run.result(IngestStatus.DONE)
 
-    def _out_of_time(self, context: LambdaContext | None) -> bool:
+    def _out_of_time(self, context: LambdaContext | None, margin_ms: float) -> bool:
         if context is None:
             return False
-        return context.get_remaining_time_in_millis() < self.config.scheduler.time_margin_seconds * 1000
+        return context.get_remaining_time_in_millis() < margin_ms
 
     def _continue(self, run: _Run) -> dict[str, Any]:
         """Hand over first, then invoke: the continuation must find the job without an owner."""
@@ -345,6 +372,20 @@ class Ingestor:
         self.invoker.invoke(self.config.scheduler_function, {CONTINUE_KEY: run.job_id})
         logger.info("job continued", extra={"job_id": run.job_id, "cursor": run.cursor})
         return run.result(IngestStatus.CONTINUED)
+
+
+def hand_over_margin(configured: float, seconds_left: float) -> float:
+    """Seconds before the deadline at which an invocation stops starting pages and hands over.
+
+    ``seconds_left``: the invocation's time when it started. ``configured``
+    (``scheduler.time_margin_seconds``) is the most; a short invocation keeps a quarter of its
+    time, at least :data:`HAND_OVER_FLOOR_SECONDS`, and never more than half of it, so the check
+    before the first page passes and every invocation of a continuation chain writes (the old
+    fixed 30 s margin handed a 10-30 s invocation over before its first page, forever):
+    900 s -> 30 s, 30 s -> 7.5 s, 10 s -> 5 s, 6 s -> 3 s.
+    """
+    return min(configured, max(HAND_OVER_FLOOR_SECONDS, HAND_OVER_FRACTION * seconds_left),
+               seconds_left / 2)
 
 
 def payload_json(position: int, payload: dict[str, Any], max_bytes: int) -> str:

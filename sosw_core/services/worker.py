@@ -42,7 +42,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from sosw_core.clock import Clock, SystemClock
 from sosw_core.domain.events import (
@@ -176,6 +176,7 @@ class Worker:
     """
 
     _reporter: Reporter | None = None
+    _handler_instance: ClassVar[Worker]  # set per subclass by :meth:`handler` (read from its __dict__)
     clock: Clock = SystemClock()  # read once per run, to compare the lease with Lambda's timeout
 
     def __init__(self, reporter: Reporter | None = None):
@@ -258,8 +259,8 @@ class Worker:
             return None
         response = self.reporter.report(Report(Action.HEARTBEAT, self.invocation))
         try:
-            return Outcome(response.get("outcome"))
-        except ValueError:
+            return Outcome(str(response["outcome"]))
+        except (KeyError, ValueError):
             raise ReportFailed(f"the heartbeat's answer names no outcome: {response!r:.300}") from None
 
     def ensure_current(self) -> None:

@@ -86,7 +86,7 @@ def run(case: dict, folder: str, number: int) -> dict:
             if not isinstance(payload, dict):  # the Orchestrator's ``call_payload.update(task)`` fails
                 raise TypeError(f"payload is {type(payload).__name__}, the Orchestrator cannot invoke it")
         return {"id": case["id"], "payloads": payloads}
-    except Exception as exc:  # every exception is the result being recorded: sosw crashed on this job
+    except Exception as exc:  # noqa: BLE001 - any exception is the result recorded: sosw crashed on the job
         return {"id": case["id"], "crash": f"{type(exc).__name__}: {exc}"[:300]}
     finally:
         if os.path.exists(scheduler.local_queue_file):

@@ -78,13 +78,14 @@ def test_the_path_checker_can_fail():
 def test_plan_yields_tasks_or_one_invalid_job(case):
     raw, job = case
     try:
-        payloads = list(plan(raw, VARIANTS, TODAY))
+        payloads = list(plan(raw, VARIANTS, TODAY, style="clean"))  # clean: a period is always expanded
     except InvalidJob as exc:
         event("invalid")
         check_invalid(exc, job)
         return
     event("tasks")
-    assert payloads and all(isinstance(p, dict) for p in payloads)
+    # no payload at all is possible: an isolated level whose value is falsy gives no task (sosw 0.7)
+    assert all(isinstance(p, dict) for p in payloads)
     assert not any(key in p for p in payloads for key in ENVELOPE_KEYS)
     parsed = parse_job(raw)
     if isinstance(parsed.body.get("period"), str) and parsed.body["period"]:
@@ -105,8 +106,7 @@ def test_ingestion_plan_counts_tasks_or_raises_one_invalid_job(case):
         else:
             assert exc.rule.startswith("payload is")
         return
-    event("tasks")
-    assert total >= 1
+    event("tasks" if total else "no tasks")
     assert sum(1 for _ in planned.tasks()) == total
 
 

@@ -368,26 +368,16 @@ def test_unchunked_job_is_passed_raw():
 
 
 # ---- where we differ from sosw 0.7.51, on purpose --------------------------------------------
+# (tests/differential runs these shapes through the real sosw 0.7.51 too)
 
 @pytest.mark.parametrize(("attrs", "event", "expected"), [
     # sosw: every task twice, once with the raw singular key too (it reads `section` as both forms)
     (ATTRS, {"lambda_name": "w", "section": "s1", "isolate_sections": True}, [{"sections": ["s1"]}]),
     (ATTRS, {"lambda_name": "w", "sections": {"s": {"store": {"x": None, "y": None}, "isolate_stores": True}}},
      [{"sections": ["s"], "stores": ["x"]}, {"sections": ["s"], "stores": ["y"]}]),
-    # sosw: AttributeError on a flat list or a value at a level that has a level below it
-    (ATTRS, {"lambda_name": "w", "isolate_stores": True, "sections": ["a", "b"]}, [{"sections": ["a", "b"]}]),
-    (ATTRS, {"lambda_name": "w", "isolate_sections": True,
-             "sections": {"s1": {"store": "only"}, "s2": {"stores": ["a", "b"]}}},
-     [{"sections": ["s1"], "store": "only"}, {"sections": ["s2"], "stores": ["a", "b"]}]),
-    # sosw: period left unexpanded when the first level needs no chunking (a listed bug)
-    (ATTRS, {"lambda_name": "w", "period": "today", "x": 1}, [{"x": 1, "date_list": ["2019-01-31"]}]),
-    # sosw: job_schema_name leaked into every payload (a listed bug)
-    (ATTRS, {"lambda_name": "w", "job_schema_name": "default", "isolate_sections": True, "sections": ["a", "b"]},
-     [{"sections": ["a"]}, {"sections": ["b"]}]),
-    # sosw: with an empty chunkable_attrs every job crashed (a listed bug)
+    # sosw: with an empty chunkable_attrs every job crashed
     ((), {"lambda_name": "w", "sections": ["a"], "isolate_sections": True}, [{"sections": ["a"]}]),
-    # sosw: custom keys of a subdata whose flat level is not chunked were dropped; the contract
-    # says they travel into the payloads below them
+    # sosw: custom keys of a subdata whose level became a list were dropped; they travel down
     (("section", "store"), {"lambda_name": "w", "isolate_sections": True, "sections": {
         "s1": {"stores": ["a", "b"], "region": "eu"}, "s2": {"stores": {"x": None}, "tier": 2}}},
      [{"sections": ["s1"], "stores": ["a", "b"], "region": "eu"}, {"sections": ["s2"], "stores": ["x"], "tier": 2}]),
@@ -395,21 +385,83 @@ def test_unchunked_job_is_passed_raw():
         "st": {"products": ["a", "b"], "note": 1}, "st2": {"products": {"p": None}, "n": 2}}}}},
      [{"sections": ["s"], "stores": ["st"], "products": ["a", "b"], "note": 1},
       {"sections": ["s"], "stores": ["st2"], "products": ["p"], "n": 2}]),
-    # sosw: a value isolated by a flag from above but holding no values of that level vanished
-    # ({} and {"note": 1} gave no task while null gave one); we give one task without the level
-    (ATTRS, {"lambda_name": "w", "isolate_stores": True, "sections": {
-        "s1": {"note": 1}, "s2": {"stores": ["a"]}, "s3": None, "s4": {}}},
-     [{"sections": ["s1"], "note": 1}, {"sections": ["s2"], "stores": ["a"]}, {"sections": ["s3"]},
-      {"sections": ["s4"]}]),
-    (ATTRS, {"lambda_name": "w", "isolate_sections": True, "k": 1}, [{"k": 1}]),
-    # sosw: the value 0 was taken for "no value" and gave no task
-    (("store",), {"lambda_name": "w", "stores": 0, "isolate_stores": True, "k": 1}, [{"stores": [0], "k": 1}]),
-    # sosw: max_<singular>_per_batch isolated one by one, ignoring the size
-    (("product",), {"lambda_name": "w", "products": list("abcde"), "max_product_per_batch": 2},
-     [{"products": ["a", "b"]}, {"products": ["c", "d"]}, {"products": ["e"]}]),
 ])
 def test_where_we_differ_from_sosw_07(attrs, event, expected):
     assert_payloads(event, expected, attrs)
+
+
+@pytest.mark.parametrize(("attrs", "event", "expected"), [
+    # These were our own "fixes" before sosw 0.7.51's payloads became the default: sosw's kept.
+    # a value isolated from above with no values of its level: no task
+    (ATTRS, {"lambda_name": "w", "isolate_stores": True, "sections": {
+        "s1": {"note": 1}, "s2": {"stores": ["a"]}, "s3": None, "s4": {}}},
+     [{"isolate_stores": True, "sections": ["s2"], "stores": ["a"]}, {"isolate_stores": True, "sections": ["s3"]}]),
+    (ATTRS, {"lambda_name": "w", "isolate_sections": True, "k": 1}, []),
+    # the value 0 is "no value"
+    (("store",), {"lambda_name": "w", "stores": 0, "isolate_stores": True, "k": 1}, []),
+    # max_<singular>_per_batch chunks, but only max_<plural>_per_batch sets the size
+    (("product",), {"lambda_name": "w", "products": list("ab"), "max_product_per_batch": 2},
+     [{"max_product_per_batch": 2, "products": ["a"]}, {"max_product_per_batch": 2, "products": ["b"]}]),
+    # a period stays raw when the first level needs no chunking, job_schema_name and job_id travel
+    (ATTRS, {"lambda_name": "w", "period": "today", "job_id": "mine", "x": 1},
+     [{"period": "today", "job_id": "mine", "x": 1}]),
+    (ATTRS, {"lambda_name": "w", "job_schema_name": "default", "isolate_sections": True, "sections": ["a"]},
+     [{"job_schema_name": "default", "isolate_sections": True, "sections": ["a"]}]),
+    # a `payload` key is merged into the payload (the task's other keys win)
+    (ATTRS, {"lambda_name": "w", "payload": {"a": 1, "b": 2}, "b": 3}, [{"a": 1, "b": 3}]),
+    (ATTRS, {"lambda_name": "w", "payload": '{"a": 1}'}, [{"a": 1}]),
+    (ATTRS, {"lambda_name": "w", "payload": "text", "b": 3}, [{"payload": "text", "b": 3}]),
+    # keys sosw generated for each task: a falsy value is dropped
+    (ATTRS, {"lambda_name": "w", "attempts": 0, "task_id": "", "labourer_id": "w", "x": 1}, [{"x": 1}]),
+])
+def test_sosw_07_behaviours_kept(attrs, event, expected):
+    assert payloads(event, attrs) == expected
+
+
+def test_clean_payload_style():
+    """Opt-in per job (``sosw_core.payload_style``) or per labourer (``style=``)."""
+    event = {"lambda_name": "w", "job_schema_name": "default", "period": "last_2_days", "payload": {"a": 1},
+             "sections": {"b": None, "a": None}}
+    assert list(plan(event, {"default": ATTRS}, TODAY)) == [
+        {"job_schema_name": "default", "period": "last_2_days", "a": 1, "sections": {"b": None, "a": None}}]
+    clean = [{"payload": {"a": 1}, "date_list": ["2019-01-29", "2019-01-30"], "sections": ["b", "a"]}]
+    assert list(plan(event, {"default": ATTRS}, TODAY, style="clean")) == clean
+    assert list(plan({**event, "sosw_core": {"payload_style": "clean"}}, {"default": ATTRS}, TODAY)) == clean
+    assert list(plan({**event, "sosw_core": {"payload_style": "sosw07"}}, {"default": ATTRS}, TODAY,
+                     style="clean"))[0]["a"] == 1  # the job's own choice wins
+    with pytest.raises(InvalidJob, match="^period: unknown period"):  # names matched whole
+        list(plan({"lambda_name": "w", "period": "todayX"}, {}, TODAY, style="clean"))
+    assert payloads({"lambda_name": "w", "period": "todayX", "isolate_sections": True, "sections": ["a"]}) \
+        == [{"isolate_sections": True, "date_list": ["2019-01-31"], "sections": ["a"]}]  # sosw07: prefixes
+
+
+def test_payloads_keep_the_job_order():
+    """A dict of nulls gives its values in the job's order, tasks come in sosw 0.7's order."""
+    tasks = payloads({"lambda_name": "w", "isolate_stores": True, "sections": {
+        "z": {"stores": {"zeta": None, "alpha": None}}, "a": {"stores": ["y", "b"]}}}, ("section", "store"))
+    assert [(t["sections"], t["stores"]) for t in tasks] == [
+        (["z"], ["zeta"]), (["z"], ["alpha"]), (["a"], ["y"]), (["a"], ["b"])]
+    assert payloads({"lambda_name": "w", "sections": {"b": None, "a": None}, "isolate_sections": True,
+                     "max_sections_per_batch": 5}) == [
+        {"max_sections_per_batch": 5, "isolate_sections": True, "sections": ["b", "a"]}]
+
+
+@pytest.mark.parametrize(("event", "path"), [
+    ({"lambda_name": "w", "isolate_stores": True, "sections": ["a", "b"]}, "sections"),  # AttributeError
+    ({"lambda_name": "w", "task_id": "mine"}, "task_id"),
+    ({"lambda_name": "w", "created_at": 1}, "created_at"),
+    ({"lambda_name": "w", "attempts": 2}, "attempts"),
+    ({"lambda_name": "w", "labourer_id": "other"}, "labourer_id"),
+    ({"lambda_name": "w", "payload": "[1, 2]", "x": 1}, "payload"),
+    ({"lambda_name": "w", "period": "last_0_days", "isolate_days": True, "isolate_sections": True,
+      "sections": ["a"]}, "period"),
+    ({"lambda_name": "w", "max_sections_per_batch": "x", "isolate_sections": True, "sections": ["a"]},
+     "max_sections_per_batch"),
+])
+def test_jobs_sosw_07_crashed_on_are_refused(event, path):
+    with pytest.raises(InvalidJob) as error:
+        payloads(event)
+    assert error.value.path == path
 
 
 @pytest.mark.parametrize(("today", "week"), [(date(2019, 1, 27), range(20, 27)),  # a Sunday
@@ -426,7 +478,7 @@ def test_last_week_on_sundays(today, week):
 def test_empty_job_and_no_levels_are_one_task():
     assert payloads({"lambda_name": "w"}) == [{}]
     assert payloads({"lambda_name": "w", **copy.deepcopy(P)}, attrs=()) == [P]
-    assert payloads({"lambda_name": "w", "isolate_days": True}) == [{}]
+    assert payloads({"lambda_name": "w", "isolate_days": True}) == [{"isolate_days": True}]  # raw
 
 
 def test_flags_and_custom_keys_travel_lower_keys_win():
@@ -455,10 +507,12 @@ def test_numbers_booleans_and_floats_are_values():
     assert [t["products"] for t in tasks] == [[1], [2.5], [True], ["x"]]
 
 
-def test_period_is_always_expanded_and_isolate_days_removed():
-    assert payloads({"lambda_name": "w", "period": "last_3_days", "isolate_days": False}) == [
-        {"date_list": ["2019-01-28", "2019-01-29", "2019-01-30"]}]
-    assert payloads({"lambda_name": "w", "period": None, "x": 1}) == [{"x": 1}]
+def test_period_is_expanded_where_sosw_07_expanded_it():
+    chunked = {"isolate_sections": True, "sections": ["a"]}
+    assert payloads({"lambda_name": "w", "period": "last_3_days", "isolate_days": False, **chunked}) == [
+        {**chunked, "date_list": ["2019-01-28", "2019-01-29", "2019-01-30"], "sections": ["a"]}]
+    assert payloads({"lambda_name": "w", "period": None, "x": 1, **chunked}) == [{"x": 1, **chunked}]
+    assert payloads({"lambda_name": "w", "period": "last_0_days", **chunked}) == [{**chunked, "date_list": []}]
 
 
 def test_dates_come_first_then_levels_per_date():
@@ -471,8 +525,9 @@ def test_dates_come_first_then_levels_per_date():
 def test_custom_period_pattern():
     registry = default_periods()
     registry.register(r"quarter_(?P<q>[1-4])", lambda m, t: [date(t.year, 3 * int(m["q"]) - 2, 1)])
-    assert payloads({"lambda_name": "w", "period": "quarter_2"}, periods=registry) == [
-        {"date_list": ["2019-04-01"]}]
+    assert payloads({"lambda_name": "w", "period": "quarter_2", "isolate_products": 1, "products": ["p"]},
+                    ("product",), periods=registry) == [
+        {"isolate_products": 1, "date_list": ["2019-04-01"], "products": ["p"]}]
 
 
 def test_variants_and_plan():
@@ -494,24 +549,27 @@ def test_bad_chunkable_attrs_are_config_errors(attrs):
 
 @pytest.mark.parametrize(("event", "path", "rule"), [
     ({"isolate_sections": True, "sections": {"s1": "not-an-object"}}, "sections.s1", "must be an object or null"),
-    ({"isolate_sections": True, "sections": [{"a": None}, {"b": None}]}, "sections", "a list holding objects"),
-    ({"isolate_stores": True, "sections": {"s1": {"stores": [["nested"]]}}}, "sections.s1.stores",
-     "a list holding objects"),
+    ({"isolate_sections": True, "sections": [{"a": None}, {"b": 1}]}, "sections.b", "must be an object or null"),
+    ({"isolate_sections": True, "sections": {"s1": {"stores": [["nested"]]}}}, "sections.s1.stores",
+     "must be an object {name: subdata}"),
     ({"isolate_stores": True, "sections": {"s1": {"stores": [{"x": 1}, 2]}}}, "sections.s1.stores",
-     "a list holding objects"),
-    ({"isolate_sections": True, "sections": ["a", None]}, "sections", "only strings and numbers"),
+     "cannot be split"),
+    ({"isolate_sections": True, "sections": ["a", None]}, "sections", "cannot be split"),
     ({"sections": {"s": {"stores": {"st": {"isolate_products": True, "products": [{"p": 1}]}}}}},
-     "sections.s.stores.st.products", "a list holding objects"),
-    ({"max_sections_per_batch": 0, "sections": ["a"]}, "max_sections_per_batch", "positive integer"),
-    ({"sections": {"s": {"max_stores_per_batch": 2.5, "stores": ["a"]}}}, "sections.s.max_stores_per_batch",
+     "sections.s.stores.st.products.p", "must be an object or null"),
+    ({"isolate_sections": 1, "max_sections_per_batch": 0, "sections": ["a"]}, "max_sections_per_batch",
      "positive integer"),
-    ({"sections": {"s": {"stores": {"st": {"max_products_per_batch": True}}}}},
-     "sections.s.stores.st.max_products_per_batch", "positive integer"),
-    ({"max_products_per_batch": None}, "max_products_per_batch", "positive integer"),
-    ({"section": "a", "sections": ["b"]}, "sections", "not both"),
-    ({"period": "todayX"}, "period", "unknown period"),
-    ({"period": "last_0_days"}, "period", "gives no dates"),
-    ({"period": 3}, "period", "must be a string"),
+    ({"sections": {"s": {"max_stores_per_batch": -2, "stores": ["a"]}}, "isolate_sections": 1},
+     "sections.s.max_stores_per_batch", "positive integer"),
+    ({"isolate_sections": 1, "sections": {"s": {"stores": {"st": {"max_products_per_batch": "many"}}}}},
+     "sections.s.stores.st.max_products_per_batch", "must be an integer"),
+    ({"isolate_sections": 1, "max_sections_per_batch": None, "sections": ["a"]}, "max_sections_per_batch",
+     "must be an integer"),
+    ({"isolate_sections": 1, "section": "a", "sections": ["b"]}, "sections", "not both"),
+    ({"isolate_sections": 1, "sections": ["a"], "period": "bogus"}, "period", "unknown period"),
+    ({"isolate_sections": 1, "sections": ["a"], "period": "last_0_days", "isolate_days": 1}, "period",
+     "gives no dates"),
+    ({"isolate_sections": 1, "sections": ["a"], "period": 3}, "period", "must be a string"),
 ])
 def test_invalid_jobs_name_the_path_and_the_rule(event, path, rule):
     with pytest.raises(InvalidJob) as error:
@@ -531,9 +589,10 @@ def test_invalid_job_raises_at_the_call_before_any_payload():
 
 
 def test_validate_without_today_checks_the_period_pattern_only():
-    validate(parse_job({"lambda_name": "w", "period": "last_5_days"}), ATTRS)
+    validate(parse_job({"lambda_name": "w", "period": "last_5_days"}), ATTRS, style="clean")
     with pytest.raises(InvalidJob, match="^period: "):
-        validate(parse_job({"lambda_name": "w", "period": "last_5_dayz"}), ATTRS)
+        validate(parse_job({"lambda_name": "w", "period": "last_5_dayz"}), ATTRS, style="clean")
+    assert validate(parse_job({"lambda_name": "w", "period": "last_5_dayz"}), ATTRS) == 1  # sosw07: raw
 
 
 def test_a_job_must_be_a_parsed_job():
@@ -592,19 +651,22 @@ def job_dict(depth: int):
 
 
 @settings(max_examples=300, deadline=None)
-@given(body=job_dict(0), period=st.sampled_from([None, "today", "last_2_days"]), isolate_days=st.booleans())
-def test_validation_is_complete_and_errors_come_before_any_payload(body, period, isolate_days):
+@given(body=job_dict(0), period=st.sampled_from([None, "today", "last_2_days"]), isolate_days=st.booleans(),
+       style=st.sampled_from(["sosw07", "clean"]))
+def test_validation_is_complete_and_errors_come_before_any_payload(body, period, isolate_days, style):
     """A job that ``validate`` passes yields all its payloads without an error; one it refuses
     raises at the call, before a payload is built."""
     event = {"lambda_name": "w", **body, **({"period": period, "isolate_days": isolate_days} if period else {})}
     job = parse_job(event)
     try:
-        validate(job, ATTRS, TODAY)
+        count = validate(job, ATTRS, TODAY, style=style)
     except InvalidJob:
         with pytest.raises(InvalidJob):
-            iter_task_payloads(job, ATTRS, TODAY)
+            iter_task_payloads(job, ATTRS, TODAY, style=style)
         return
-    tasks = list(iter_task_payloads(job, ATTRS, TODAY))
-    assert len(tasks) >= 1
-    assert all("period" not in t and "isolate_days" not in t for t in tasks)
-    assert all(("date_list" in t) == bool(period) for t in tasks)
+    tasks = list(iter_task_payloads(job, ATTRS, TODAY, style=style))
+    assert len(tasks) == count
+    raw = len(tasks) == 1 and "period" in tasks[0]  # sosw07: the first level not chunked
+    assert raw or all("period" not in t and "isolate_days" not in t for t in tasks)
+    assert raw or all(("date_list" in t) == bool(period) for t in tasks)
+    assert style == "sosw07" or not raw

@@ -32,7 +32,6 @@ ROOT = source_root()
 TEMPLATES = sorted((ROOT / "cloudformation").glob("*.yaml"))
 MAIN = ROOT / "cloudformation" / "sosw-core.yaml"
 STAGE = "dev"
-NAME_RULE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 
 # The only statements allowed a resource "*", as (role, actions): CloudWatch's
 # GetMetricStatistics supports no resource-level permissions (documented in the template).
@@ -103,32 +102,43 @@ def _normalise(definition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _template_tables(stage: str = STAGE) -> dict[str, dict[str, Any]]:
+TABLES = {"TasksTable": "tasks", "JobsTable": "jobs"}  # logical id -> TablesConfig field
+
+
+def _template_tables() -> dict[str, dict[str, Any]]:
+    """The template's tables by logical id (they have no fixed names: see the re-create test)."""
     tables = {}
-    for resource in _resources(_template(), "AWS::DynamoDB::Table").values():
+    for name, resource in _resources(_template(), "AWS::DynamoDB::Table").items():
         props = resource["Properties"]
         assert props["TimeToLiveSpecification"]["Enabled"] is True
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert "LocalSecondaryIndexes" not in props
-        tables[_sub(props["TableName"], stage)] = _normalise(
+        tables[name] = _normalise(
             {**props, "TimeToLiveAttribute": props["TimeToLiveSpecification"]["AttributeName"]})
     return tables
 
 
-def _code_tables(stage: str = STAGE) -> dict[str, dict[str, Any]]:
-    models = build_models(TablesConfig(tasks=f"sosw-core-{stage}-tasks", jobs=f"sosw-core-{stage}-jobs"),
+def _code_tables() -> dict[str, dict[str, Any]]:
+    """The code's tables, keyed by the template's logical ids."""
+    models = build_models(TablesConfig(**{field: logical for logical, field in TABLES.items()}),
                           DynamoDBConfig())
     assert {m.Meta.billing_mode for m in models.all} == {"PAY_PER_REQUEST"}
     return {name: _normalise(d) for name, d in table_definitions(models).items()}
 
 
 def test_tables_match_the_models():
+    assert set(_template_tables()) == set(TABLES)
     assert _template_tables() == _code_tables()
 
 
-def test_table_names_are_valid_for_the_longest_stage():
-    for name in _template_tables("s" * 20):
-        assert NAME_RULE.match(name), name
+# -- finding 2: a stage can be deleted and re-created -------------------------------------------
+def test_tables_can_be_recreated_after_a_failed_create_or_a_stack_delete():
+    """No fixed name (a kept table cannot block the next stack), kept on delete, dropped on rollback."""
+    for name, resource in _resources(_template(), "AWS::DynamoDB::Table").items():
+        assert "TableName" not in resource["Properties"], name
+        assert resource["DeletionPolicy"] == "RetainExceptOnCreate", name
+        assert resource["UpdateReplacePolicy"] == "Retain", name
+        assert {"Key": "sosw-core:stage", "Value": {"Ref": "Stage"}} in resource["Properties"]["Tags"]
 
 
 # -- (3) IAM least privilege ---------------------------------------------------------------------
@@ -289,9 +299,11 @@ def test_functions_run_the_essentials_with_their_environment():
         assert props["Handler"] == f"essentials/{module}.lambda_handler"
         assert "lambda_handler" in (ROOT / "essentials" / f"{module}.py").read_text()
         assert props["Layers"] == [{"Ref": "CoreLayer"}]
-        assert set(props["Environment"]["Variables"]) == {
-            "SOSW_TASKS_TABLE", "SOSW_JOBS_TABLE", "SOSW_ALERTS_TOPIC_ARN", "SOSW_SCHEDULER_FUNCTION",
-            "SOSW_CONFIG_SSM_PARAMETER"}
+        assert props["Environment"]["Variables"] == {
+            "SOSW_TASKS_TABLE": {"Ref": "TasksTable"}, "SOSW_JOBS_TABLE": {"Ref": "JobsTable"},
+            "SOSW_ALERTS_TOPIC_ARN": {"Ref": "AlertsTopic"},
+            "SOSW_SCHEDULER_FUNCTION": {"Fn::Sub": "sosw-core-${Stage}-scheduler"},
+            "SOSW_CONFIG_JSON": {"Ref": "ConfigDocument"}}  # finding 12: no SSM read at cold start
         for setting in ("Timeout", "MemorySize"):
             assert props[setting]["Ref"] in template["Parameters"]
         assert len(_sub(props["FunctionName"], "s" * 20)) <= 64
@@ -347,13 +359,18 @@ def deployed():
         yield cfn, caught
 
 
+def _physical(cfn, logical: str, stack: str = "sosw-core-dev") -> str:
+    return cfn.describe_stack_resource(StackName=stack, LogicalResourceId=logical)[
+        "StackResourceDetail"]["PhysicalResourceId"]
+
+
 def test_stack_creates_tables_with_indexes(deployed):
     cfn, _ = deployed
     assert cfn.describe_stacks(StackName="sosw-core-dev")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     ddb = boto3.client("dynamodb")
     expected = _code_tables()
-    for name, definition in expected.items():
-        table = ddb.describe_table(TableName=name)["Table"]
+    for logical, definition in expected.items():
+        table = ddb.describe_table(TableName=_physical(cfn, logical))["Table"]
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
         assert _normalise_keys(table["KeySchema"]) == definition["KeySchema"]
         got = sorted(({"IndexName": g["IndexName"], "KeySchema": _normalise_keys(g["KeySchema"]),
@@ -370,7 +387,8 @@ def test_stack_creates_functions_rules_topic_and_config(deployed):
         fn = lam.get_function(FunctionName=f"sosw-core-dev-{module.replace('_', '-')}")["Configuration"]
         assert fn["Handler"] == f"essentials/{module}.lambda_handler"
         assert fn["Runtime"] == "python3.12"
-        assert fn["Environment"]["Variables"]["SOSW_TASKS_TABLE"] == "sosw-core-dev-tasks"
+        assert fn["Environment"]["Variables"]["SOSW_TASKS_TABLE"] == _physical(cfn, "TasksTable")
+        assert fn["Environment"]["Variables"]["SOSW_CONFIG_JSON"] == "{}"
         arns[module] = fn["FunctionArn"]
     events = boto3.client("events")
     for module in ("orchestrator", "scavenger"):
@@ -393,7 +411,9 @@ def test_stack_exports_what_workers_import(deployed):
     for key in ("TasksTableName", "TasksTableArn", "JobsTableName", "JobsTableArn", "AlertsTopicArn",
                 "WorkerAssistantFunctionName", "WorkerAssistantFunctionArn", "SchedulerFunctionArn"):
         assert exports[f"sosw-core-dev-{key}"], key
-    assert exports["sosw-core-dev-TasksTableName"] == "sosw-core-dev-tasks"
+    assert exports["sosw-core-dev-TasksTableName"] == _physical(cfn, "TasksTable")
+    assert exports["sosw-core-dev-CoreLayerArnParameterName"] == "/sosw-core/dev/layer-arn"
+    assert "sosw-core-dev-CoreLayerArn" not in exports  # changes with every upgrade: never exported
 
 
 def test_example_worker_stack_imports_the_exports(deployed):
@@ -431,3 +451,207 @@ def test_alarms_watch_dead_tasks_and_caught_essential_errors_without_dimensions(
         assert "Dimensions" not in props  # the roll-ups sosw_core.adapters.metrics writes
         assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
         assert props["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+
+
+# -- issue 14: what a first real AWS deploy meets (AWS behaviour moto does not model) -------------
+WORKER = ROOT / "cloudformation" / "example-worker.yaml"
+NEW_ACCOUNT_QUOTA = 10  # concurrent executions of a new account ("Lambda quotas")
+MIN_UNRESERVED = 100  # "You can reserve up to the Unreserved account concurrency ... minus 100"
+
+
+def _default_reservations(template: dict[str, Any]) -> dict[str, int]:
+    """Each function's reserved concurrency when every parameter keeps its default (-1: none)."""
+    out = {}
+    for name, fn in _resources(template, "AWS::Lambda::Function").items():
+        value = fn["Properties"].get("ReservedConcurrentExecutions")
+        if value is None:
+            continue
+        condition, yes, no = value["Fn::If"]
+        assert no == {"Ref": "AWS::NoValue"}
+        parameter = yes["Ref"]
+        assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, "-1"]}]}
+        default = int(template["Parameters"][parameter]["Default"])
+        if default != -1:
+            out[name] = default
+    return out
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_defaults_deploy_in_an_account_with_a_concurrency_quota_of_10(template):
+    """Finding 1: any reservation in such an account leaves under 100 unreserved and fails the stack."""
+    reserved = _default_reservations(_template(template))
+    assert sum(reserved.values()) <= max(0, NEW_ACCOUNT_QUOTA - MIN_UNRESERVED)
+    assert reserved == {}
+
+
+def test_the_reservation_check_sees_a_default_reservation():
+    template = _template()
+    template["Parameters"]["OrchestratorReservedConcurrency"]["Default"] = 1
+    assert _default_reservations(template) == {"OrchestratorFunction": 1}
+
+
+def _refs(value: Any) -> set[str]:
+    """Names a value refers to through Ref, GetAtt and ${...} in Sub."""
+    if isinstance(value, dict):
+        found = set()
+        for key, inner in value.items():
+            if key == "Ref":
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0] if isinstance(inner, list) else inner.split(".")[0])
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                found |= {n.split(".")[0] for n in re.findall(r"\$\{([^}!]+)\}", text)}
+                found |= _refs(inner[1]) if isinstance(inner, list) else set()
+            else:
+                found |= _refs(inner)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_refs(v) for v in value)) if value else set()
+    return set()
+
+
+def test_no_export_changes_on_an_upgrade():
+    """Finding 3: an imported export can never change, so none may name a layer version
+    (replaced by every upgrade); the layer ARN goes to SSM instead."""
+    template = _template()
+    replaced = set(_resources(template, "AWS::Lambda::LayerVersion"))
+    assert replaced == {"CoreLayer"}
+    exported = {name: out for name, out in template["Outputs"].items() if "Export" in out}
+    for name, output in exported.items():
+        assert not _refs(output["Value"]) & replaced, name
+    parameter = template["Resources"]["CoreLayerArnParameter"]["Properties"]
+    assert parameter["Value"] == {"Ref": "CoreLayer"}
+    assert exported["CoreLayerArnParameterName"]["Value"] == {"Ref": "CoreLayerArnParameter"}
+    assert template["Resources"]["CoreLayer"]["UpdateReplacePolicy"] == "Retain"  # old workers keep theirs
+
+
+def test_worker_reads_the_layer_from_ssm_and_imports_only_fixed_exports():
+    core, worker = _template(), _template(WORKER)
+    imports = re.findall(r"\$\{CoreStackName\}-(\w+)", json.dumps(worker))
+    fixed = {name for name, out in core["Outputs"].items() if "Export" in out}
+    assert imports and set(imports) <= fixed
+    assert "CoreLayerArn" not in imports
+    props = worker["Resources"]["WorkerFunction"]["Properties"]
+    [layer] = props["Layers"]
+    spec = worker["Parameters"][layer["Ref"]]
+    assert spec["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert spec["Default"] == _sub(core["Resources"]["CoreLayerArnParameter"]["Properties"]["Name"])
+
+
+CHAIN = {"SchedulerFunction", "WorkerAssistantFunction"}  # invoked again within one chain
+
+
+def test_functions_of_a_chain_allow_recursive_loops():
+    """Finding 4: Lambda stops a chain of Lambda-only invocations after about 16 (docs cited in
+    the templates); hand-offs and Scheduler continuations are such chains by design."""
+    core, worker = _template(), _template(WORKER)
+    loops = {name: fn["Properties"].get("RecursiveLoop", "Terminate")
+             for name, fn in _resources(core, "AWS::Lambda::Function").items()}
+    assert {name for name, value in loops.items() if value == "Allow"} == CHAIN
+    assert worker["Resources"]["WorkerFunction"]["Properties"]["RecursiveLoop"] == "Allow"
+    for path in (MAIN, WORKER):
+        assert "https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html" in path.read_text()
+    assert "invocation-recursion" in (ROOT / "docs" / "deploying.md").read_text()
+
+
+def _invoke_configs(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["Properties"]["FunctionName"]["Ref"]: c["Properties"]
+            for c in _resources(template, "AWS::Lambda::EventInvokeConfig").values()}
+
+
+def test_events_that_fail_go_to_a_queue_that_alarms():
+    """Finding 8: every asynchronously invoked function keeps what it gives up, and it alarms."""
+    core = _template()
+    configs = _invoke_configs(core)
+    assert set(configs) == set(ESSENTIALS)
+    queue = {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
+    for name in ("SchedulerFunction", "WorkerAssistantFunction"):
+        assert configs[name]["DestinationConfig"]["OnFailure"]["Destination"] == queue, name
+        role = core["Resources"][name]["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert _grants(core, role, "sqs:SendMessage") == [queue], name  # destinations use the role
+    for name in ("OrchestratorFunction", "ScavengerFunction"):  # the next minute's run replaces it
+        assert (configs[name]["MaximumRetryAttempts"], configs[name]["MaximumEventAgeInSeconds"]) == (0, 60)
+    assert "QueueName" not in core["Resources"]["FailedEventsQueue"]["Properties"]  # re-create: no 60 s wait
+    alarms = [a["Properties"] for a in _resources(core, "AWS::CloudWatch::Alarm").values()]
+    [watch] = [a for a in alarms if a["Namespace"] == "AWS/SQS"]
+    assert watch["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedEventsQueue", "QueueName"]}}]
+    assert (watch["MetricName"], watch["ComparisonOperator"], watch["Threshold"]) == (
+        "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0)
+    delivery = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms if a["MetricName"] == "DestinationDeliveryFailures"}
+    assert delivery == {"SchedulerFunction", "WorkerAssistantFunction"}
+
+
+def test_the_worker_leaves_retries_to_sosw_core_and_waits_no_longer_than_its_lease():
+    """Finding 8: no Lambda retry (it would run a task outside its attempt and lease), and an
+    event older than MaxEventAgeSeconds is given up to the queue instead of starting late."""
+    worker = _template(WORKER)
+    config = _invoke_configs(worker)["WorkerFunction"]
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["MaximumEventAgeInSeconds"] == {"Ref": "MaxEventAgeSeconds"}
+    age = worker["Parameters"]["MaxEventAgeSeconds"]
+    assert (age["Default"], age["MinValue"]) == (60, 60)  # Lambda's minimum
+    destination = config["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::ImportValue": {"Fn::Sub": "${CoreStackName}-FailedEventsQueueArn"}}
+    assert _grants(worker, "WorkerRole", "sqs:SendMessage") == [destination]
+
+
+def test_tables_have_point_in_time_recovery_and_deletion_protection_by_parameter():
+    """Finding 9."""
+    core = _template()
+    assert core["Parameters"]["PointInTimeRecovery"]["Default"] == "true"
+    assert core["Parameters"]["DeletionProtection"]["AllowedValues"] == ["true", "false"]
+    assert core["Conditions"]["DeletionProtectionOn"] == {"Fn::Equals": [{"Ref": "DeletionProtection"}, "true"]}
+    for name, table in _resources(core, "AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        assert props["DeletionProtectionEnabled"] == {"Fn::If": ["DeletionProtectionOn", True, False]}, name
+        assert props["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": {"Fn::If": ["PointInTimeRecoveryOn", True, False]}}, name
+
+
+def test_documented_limits_are_the_ones_aws_and_the_code_use():
+    """Finding 10: the 1 MB async payload (checked by the invoker) and EventBridge's 8,192-character
+    target input (from the AWS::Events::Rule schema cfn-lint ships) are in the docs."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    from sosw_core.adapters.invokers.base import ASYNC_PAYLOAD_LIMIT
+
+    rule = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", "AWS::Events::Rule").schema
+    assert rule["definitions"]["Target"]["properties"]["Input"]["maxLength"] == 8192
+    assert ASYNC_PAYLOAD_LIMIT == 1024 * 1024
+    docs = (ROOT / "docs" / "deploying.md").read_text()
+    assert "8,192 characters" in docs and "1 MB" in docs
+
+
+def test_config_comes_by_environment_within_its_size_limit():
+    """Finding 12: no essential reads Parameter Store; the document fits Lambda's 4 KB of variables."""
+    from sosw_core.deploy.plan import CONFIG_DOCUMENT_LIMIT, check_config_document
+
+    core = _template()
+    assert [st for _, st in statements(core) if any(a.startswith("ssm:") for a in _as_list(st["Action"]))] == []
+    assert core["Parameters"]["ConfigDocument"]["MaxLength"] == CONFIG_DOCUMENT_LIMIT
+    fits = json.dumps({"retention": {"completed_days": 7}, "labourers": []})
+    assert check_config_document(fits) == []
+    too_big = json.dumps({"labourers": []}) + " " * CONFIG_DOCUMENT_LIMIT
+    [problem] = check_config_document(too_big)
+    assert "4 KB of Lambda environment variables" in problem
+
+
+def test_a_worker_stack_survives_a_core_upgrade(deployed):
+    """Finding 3 on moto: the worker's layer parameter is resolved from SSM, and a new layer
+    updates the core stack with the worker in place (moto neither writes a real layer ARN nor
+    refuses changing an imported export: the template tests above cover those)."""
+    cfn, _ = deployed
+    cfn.create_stack(StackName="example-worker", TemplateBody=WORKER.read_text(), Capabilities=["CAPABILITY_IAM"],
+                     Parameters=[{"ParameterKey": "CodeBucket", "ParameterValue": "sosw-code"},
+                                 {"ParameterKey": "FunctionKey", "ParameterValue": "functions.zip"}])
+    stored = boto3.client("ssm").get_parameter(Name="/sosw-core/dev/layer-arn")["Parameter"]["Value"]
+    params = {p["ParameterKey"]: p for p in cfn.describe_stacks(StackName="example-worker")["Stacks"][0]["Parameters"]}
+    assert params["CoreLayerArn"].get("ResolvedValue", params["CoreLayerArn"]["ParameterValue"]) in (
+        stored, "/sosw-core/dev/layer-arn")
+    boto3.client("s3").put_object(Bucket="sosw-code", Key="layer-2.zip", Body=_dummy_zip() + b"\n")
+    cfn.update_stack(StackName="sosw-core-dev", UsePreviousTemplate=True, Capabilities=["CAPABILITY_IAM"],
+                     Parameters=[{"ParameterKey": "LayerKey", "ParameterValue": "layer-2.zip"}]
+                     + [{"ParameterKey": k, "UsePreviousValue": True}
+                        for k in ("Stage", "CodeBucket", "FunctionKey", "LabourerFunctionArns")])
+    assert cfn.describe_stacks(StackName="sosw-core-dev")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"

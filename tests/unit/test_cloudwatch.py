@@ -1,9 +1,10 @@
-"""The CloudWatch adapter on moto: latest datapoint, no data, the lookback window, one call per
-distinct metric per tick; and StaticMetrics for local runs."""
+"""The CloudWatch adapter on moto: the statistic over the window (sosw 0.7's rule), the request's
+parameters, no data, the lookback window, one call per distinct metric per tick; and StaticMetrics
+for local runs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -44,10 +45,67 @@ def put(client, value: float, seconds_before_now: float, metric_name: str = "Lag
         "Dimensions": [{"Name": "FunctionName", "Value": function}]}])
 
 
-def test_the_most_recent_datapoint_is_returned(cloudwatch):
+class RecordingClient:
+    """Records each GetMetricStatistics request and answers with fixed datapoints."""
+
+    def __init__(self, datapoints: list[dict]):
+        self.datapoints, self.requests = datapoints, []
+
+    def get_metric_statistics(self, **kwargs):
+        self.requests.append(kwargs)
+        return {"Label": kwargs["MetricName"], "Datapoints": self.datapoints}
+
+
+def test_the_request_asks_for_the_statistic_per_period_over_the_window():
+    client = RecordingClient([])
+    CloudWatchMetrics(client).value(metric(statistic="Maximum", period_seconds=10, lookback_seconds=120), NOW)
+    (request,) = client.requests
+    end = datetime.fromtimestamp(NOW, UTC)
+    assert request == {"Namespace": "NS", "MetricName": "Lag", "Dimensions": [{"Name": "FunctionName", "Value": "w"}],
+                       "StartTime": end - timedelta(seconds=120), "EndTime": end, "Period": 10,
+                       "Statistics": ["Maximum"]}
+
+
+def test_sosw07_defaults_are_average_per_minute_over_five_minutes():
+    client = RecordingClient([])
+    CloudWatchMetrics(client).value(HealthMetric(name="cpu", namespace="AWS/RDS", metric_name="CPUUtilization",
+                                                 comparison=Comparison.LE, feelings=((3, 50.0), (4, 25.0))), NOW)
+    (request,) = client.requests
+    assert (request["Statistics"], request["Period"], request["EndTime"] - request["StartTime"]) == (
+        ["Average"], 60, timedelta(seconds=300))
+    assert request["Dimensions"] == []
+
+
+def test_sosw07_sample_gives_the_mean_of_the_window_not_the_latest_datapoint():
+    """sosw 0.7.51's own test sample (test_ecology.py): 100.0 at 14:00, 31.33 at 14:03, 29.5 at 14:04."""
+    at = datetime(2019, 5, 13, 14, 0, tzinfo=UTC)
+    client = RecordingClient([
+        {"Timestamp": at + timedelta(minutes=3), "Average": 31.3333333345751, "Unit": "Percent"},
+        {"Timestamp": at, "Average": 100.0, "Unit": "Percent"},
+        {"Timestamp": at + timedelta(minutes=4), "Average": 29.4999999987582, "Unit": "Percent"},
+    ])
+    value = CloudWatchMetrics(client).value(metric(), NOW)
+    assert value == pytest.approx(53.6111111111)
+    assert value > 50  # status 0 with sosw's feelings le {3: 50, 4: 25}; the latest (29.5) would be 3
+
+
+def test_average_is_the_mean_of_the_periods_averages(cloudwatch):
+    put(cloudwatch, 10.0, 250)  # one period: average 15
+    put(cloudwatch, 20.0, 245)
+    put(cloudwatch, 60.0, 70)  # another period: average 60
+    put(cloudwatch, 1000.0, 400)  # outside the window
+    metrics = CloudWatchMetrics(cloudwatch)
+    assert metrics.value(metric(statistic="Average"), NOW) == 37.5  # not 30, the mean of the samples
+    assert metrics.value(metric(statistic="Maximum"), NOW) == 60.0
+    assert metrics.value(metric(statistic="Minimum"), NOW) == 10.0
+    assert metrics.value(metric(statistic="Sum"), NOW) == 90.0
+    assert metrics.value(metric(statistic="SampleCount"), NOW) == 3.0
+
+
+def test_the_largest_maximum_wins_whatever_its_period(cloudwatch):
     put(cloudwatch, 10.0, 200)
-    put(cloudwatch, 42.0, 30)
-    put(cloudwatch, 7.0, 130)
+    put(cloudwatch, 42.0, 130)
+    put(cloudwatch, 7.0, 30)  # the latest datapoint
     assert CloudWatchMetrics(cloudwatch).value(metric(statistic="Maximum"), NOW) == 42.0
 
 

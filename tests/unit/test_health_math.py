@@ -1,4 +1,5 @@
-"""Health math with the sosw vectors, and the per-tick metric cache."""
+"""Health math with the sosw vectors (the window value, the status, the desired number), and the
+per-tick metric cache."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from moto import mock_aws
 
 from sosw_core.adapters.cloudwatch import CloudWatchMetrics, StaticMetrics
 from sosw_core.config import Comparison, HealthMetric
-from sosw_core.domain.health import desired_invocations, labourer_status, metric_status
+from sosw_core.config.model import LabourerConfig
+from sosw_core.domain.health import (
+    WINDOW_REDUCERS,
+    desired_invocations,
+    labourer_status,
+    metric_status,
+    window_value,
+)
 
 
 def metric(comparison: str, feelings: dict[int, float], name: str = "m", **kw) -> HealthMetric:
@@ -51,6 +59,46 @@ def test_desired_vectors_from_sosw():
         desired_invocations(10, 5, coefficients, 0)
 
 
+SOSW07_SAMPLE = [31.3333333345751, 100.0, 29.4999999987582]  # test_ecology.py's datapoints
+
+
+def test_sosw07_sample_is_judged_on_the_mean_of_its_window():
+    """sosw 0.7.51: mean 53.6 > 50 is status 0, so 0 of 10 tasks; the latest datapoint (29.5) was 3 and 7."""
+    value = window_value("Average", SOSW07_SAMPLE)
+    status = metric_status(metric("le", {3: 50, 4: 25}), value)
+    assert (round(value, 4), status) == (53.6111, 0)
+    assert desired_invocations(10, status, (0, 0, 0.5, 0.75, 1), 0) == 0
+
+
+@pytest.mark.parametrize(("statistic", "expected"), [
+    ("Average", 53.6111111111), ("Maximum", 100.0), ("Minimum", 29.4999999987582),
+    ("Sum", 160.8333333333333), ("SampleCount", 160.8333333333333),
+])
+def test_window_value_per_statistic(statistic, expected):
+    assert window_value(statistic, SOSW07_SAMPLE) == pytest.approx(expected)
+
+
+def test_window_value_without_datapoints_is_none_and_an_unknown_statistic_is_refused():
+    assert all(window_value(statistic, []) is None for statistic in WINDOW_REDUCERS)
+    assert window_value("Average", [7.0]) == 7.0
+    with pytest.raises(ValueError, match="p99"):
+        window_value("p99", [1.0])
+
+
+def test_the_mean_is_correctly_rounded_so_a_value_on_a_threshold_stays_on_it():
+    # sum() of these is 0.30000000000000004 / 3 → 0.10000000000000002: above a threshold of 0.1
+    assert sum([0.1, 0.1, 0.1]) / 3 > 0.1
+    assert window_value("Average", [0.1, 0.1, 0.1]) == 0.1
+    assert metric_status(metric("le", {4: 0.1}), window_value("Average", [0.1, 0.1, 0.1])) == 4
+
+
+def test_a_labourer_without_max_simultaneous_invocations_runs_one_at_a_time():
+    """sosw 0.7's TaskManager default ``max_simultaneous_invocations: 1``."""
+    default = LabourerConfig(id="w").max_simultaneous_invocations
+    assert default == 1
+    assert [desired_invocations(default, s, (0, 0, 0.5, 0.75, 1), 0) for s in range(5)] == [0, 0, 0, 0, 1]
+
+
 def test_static_metrics_read_values_or_a_function_of_time():
     m = metric("le", {4: 1}, "lag")
     assert StaticMetrics({"lag": 3.0}).for_tick(0).value(m) == 3.0
@@ -67,7 +115,7 @@ class CountingClient:
 
 
 @mock_aws
-def test_cloudwatch_reads_the_latest_datapoint_once_per_tick():
+def test_cloudwatch_reads_the_window_once_per_tick():
     cw = boto3.client("cloudwatch", region_name="us-east-1")
     now = datetime.now(UTC).timestamp()
     for offset, value in ((-120, 10.0), (-30, 42.0)):

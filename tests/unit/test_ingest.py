@@ -127,11 +127,21 @@ def test_fresh_job_then_duplicates_in_any_key_order(env):
 
 
 def test_task_ids_and_payloads_follow_the_plan(env):
-    result = ingestor(env, FixedClock(START)).handle({**flat_job(3), "job_id": "nightly-2019.01.31"})
+    event = {**flat_job(3), "sosw_core": {"job_id": "nightly-2019.01.31"}}
+    result = ingestor(env, FixedClock(START)).handle(event)
     task = env[1].tasks.get("nightly-2019.01.31_0000001")
     assert result["job_id"] == "nightly-2019.01.31"
     assert task.payload["sections"] == ["s1"] and task.job_id == "nightly-2019.01.31"
+    assert "sosw_core" not in task.payload
     assert task.state is TaskState.QUEUED
+
+
+def test_a_job_id_key_of_the_job_is_the_users_data(env):
+    """sosw 0.7 passed a job's ``job_id`` to the workers: sosw-core's own id never collides."""
+    result = ingestor(env, FixedClock(START)).handle({**flat_job(1), "job_id": "free text / not an id"})
+    task = env[1].tasks.get(f"{result['job_id']}_0000000")
+    assert result["job_id"] != "free text / not an id"
+    assert task.payload["job_id"] == "free text / not an id"
 
 
 def test_duplicate_delivery_while_ingesting_is_a_no_op(env):
@@ -150,7 +160,7 @@ def test_duplicate_delivery_while_ingesting_is_a_no_op(env):
     ({"sections": ["a"]}, "lambda_name"),
     ({"lambda_name": "nobody", "x": 1}, "lambda_name"),
     ({"lambda_name": "w", "job_schema_name": "nope"}, "job_schema_name"),
-    ({"lambda_name": "w", "job_id": "bad id/with slash"}, "job_id"),
+    ({"lambda_name": "w", "sosw_core": {"job_id": "bad id/with slash"}}, "sosw_core.job_id"),
     ({"lambda_name": "w", "sections": {"a": None}, "blob": "x" * MAX_JOB_BYTES}, "job"),
 ])
 def test_invalid_jobs_write_nothing(env, event, path):
@@ -203,14 +213,28 @@ def test_load_schemas(tmp_path):
         load_schemas(tmp_path)
 
 
-def test_plan_is_the_same_for_any_key_order():
+def test_the_job_id_is_the_same_for_any_key_order_and_payloads_follow_the_job():
+    """Key order does not change the job's id; the tasks come in the job's order, as in sosw 0.7."""
     job = {"lambda_name": "w", "isolate_sections": True,
-           "sections": {"b": {"stores": ["y", "x"]}, "a": None, "c": {"k": 1, "j": 2}}}
-    shuffled = {"sections": {"c": {"j": 2, "k": 1}, "a": None, "b": {"stores": ["y", "x"]}},
+           "sections": {"b": {"stores": {"y": None, "x": None}}, "a": None, "c": {"k": 1, "j": 2}}}
+    shuffled = {"sections": {"c": {"j": 2, "k": 1}, "a": None, "b": {"stores": {"y": None, "x": None}}},
                 "isolate_sections": True, "lambda_name": "w"}
     one, two = plan_job(job, SCHEDULER, AS_OF), plan_job(shuffled, SCHEDULER, AS_OF)
     assert one.job_id == two.job_id
-    assert list(one.payloads()) == list(two.payloads())
+    assert [(p["sections"], p.get("stores")) for p in one.payloads()] == [
+        (["b"], ["y", "x"]), (["a"], None), (["c"], None)]
+    assert [p["sections"] for p in two.payloads()] == [["c"], ["a"], ["b"]]
+
+
+def test_the_payload_style_comes_from_the_job_else_the_labourer_and_is_kept_by_the_record():
+    job = {"lambda_name": "w", "period": "today", "x": 1}
+    assert list(plan_job(job, SCHEDULER, AS_OF).payloads()) == [{"period": "today", "x": 1}]
+    clean = plan_job(job, SCHEDULER, AS_OF, payload_styles={"w": "clean"})
+    assert list(clean.payloads()) == [{"x": 1, "date_list": [AS_OF.isoformat()]}]
+    chosen = plan_job({**job, "sosw_core": {"payload_style": "clean"}}, SCHEDULER, AS_OF,
+                      payload_styles={"w": "sosw07"})
+    assert list(chosen.payloads()) == list(clean.payloads())
+    assert clean.job_id == plan_job(job, SCHEDULER, AS_OF).job_id  # the labourer's style is not the job's
 
 
 # -- continuations, crashes and zombies -------------------------------------------------------
@@ -378,3 +402,10 @@ def test_peak_memory_of_a_100k_task_ingest():
           f"{figures['seconds']:.1f}s")
     assert figures["state"] == "done" and figures["rows"] == 100_000
     assert figures["rss_peak_mb"] < 200
+
+
+def test_a_job_that_makes_no_task_is_done_with_none(env):
+    """sosw 0.7 made no task for an isolated level whose value is empty; the job is done, total 0."""
+    result = ingestor(env, FixedClock(START)).handle({"lambda_name": "w", "isolate_sections": True, "sections": {}})
+    assert (result["state"], result["total"], result["written"]) == (IngestStatus.DONE, 0, 0)
+    assert scan_count(env[1]) == 0

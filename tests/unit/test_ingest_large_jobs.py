@@ -173,7 +173,7 @@ def test_a_50000_id_flat_job_ingests_fully_through_continuations(env):
 def test_another_body_under_the_same_job_id_never_touches_the_running_jobs_parts(env):
     config, store = env
     clock = FixedClock(START)
-    job = flat_job(20_000, job_id="nightly", max_sections_per_batch=100)  # ~360 KB: stored in a part
+    job = flat_job(20_000, sosw_core={"job_id": "nightly"}, max_sections_per_batch=100)  # ~360 KB: stored in a part
     first = ingestor(env, clock, page_size=50).handle(job, RunsOut(2))
     assert first["state"] == "continued"
     # Same job_id, another body, while the continuation is due: it takes the job over and goes
@@ -188,7 +188,7 @@ def test_another_body_under_the_same_job_id_never_touches_the_running_jobs_parts
 def test_a_missing_part_fails_the_job_instead_of_planning_other_tasks(env):
     config, store = env
     clock = FixedClock(START)
-    job = flat_job(20_000, job_id="nightly", max_sections_per_batch=100)
+    job = flat_job(20_000, sosw_core={"job_id": "nightly"}, max_sections_per_batch=100)
     result = ingestor(env, clock, page_size=50).handle(job, RunsOut(2))
     record = store.jobs.get("nightly")
     reference = record.job[REFERENCE_KEY]

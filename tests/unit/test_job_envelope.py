@@ -7,7 +7,15 @@ import json
 import pytest
 
 from sosw_core.domain.chunking import chunkable_attrs_for
-from sosw_core.domain.job import Job, canonical_job_id, function_name, parse_job
+from sosw_core.domain.job import (
+    Job,
+    PayloadStyle,
+    canonical_job_id,
+    function_name,
+    job_from_stored,
+    parse_job,
+    stored_body,
+)
 from sosw_core.errors import InvalidJob
 
 BODY = {"sections": {"a": None}, "isolate_sections": True}
@@ -26,8 +34,14 @@ def test_event_forms(event):
     assert parse_job(event) == Job(labourer_id="w", body=BODY)
 
 
-def test_a_job_key_inside_a_job_is_a_custom_key():
-    assert parse_job({"lambda_name": "w", "job": "nightly"}).body == {"job": "nightly"}
+def test_a_job_key_is_always_the_wrapper():
+    """sosw 0.7 always unwrapped ``job``: a ``lambda_name`` beside it was never read (it crashed)."""
+    with pytest.raises(InvalidJob) as error:
+        parse_job({"lambda_name": "w", "job": {"topics": {"a": None}}})
+    assert error.value.path == "lambda_name" and "inside `job`" in error.value.rule
+    with pytest.raises(InvalidJob, match="^job: is not valid JSON"):
+        parse_job({"lambda_name": "w", "job": "nightly"})
+    assert parse_job({"lambda_name": "x", "job": {"lambda_name": "w"}}).labourer_id == "w"
 
 
 @pytest.mark.parametrize(("lambda_name", "labourer"), [
@@ -45,9 +59,22 @@ def test_lambda_name_and_arns(lambda_name, labourer):
 
 
 def test_envelope_keys_are_removed_and_returned_apart():
+    """``lambda_name`` and sosw-core's own options leave the body; ``job_schema_name`` and a
+    ``job_id`` of the job stay (sosw 0.7 passed them to the workers)."""
     job = parse_job({"lambda_name": "arn:aws:lambda:eu-west-1:123456789012:function:w:live",
-                     "job_schema_name": "flat", "job_id": "nightly", "x": 1})
-    assert job == Job(labourer_id="w", body={"x": 1}, job_schema_name="flat", job_id="nightly")
+                     "job_schema_name": "flat", "job_id": "free text", "x": 1,
+                     "sosw_core": {"job_id": "nightly", "payload_style": "clean"}})
+    assert job == Job(labourer_id="w", body={"job_schema_name": "flat", "job_id": "free text", "x": 1},
+                      job_id="nightly", payload_style=PayloadStyle.CLEAN)
+    assert job.job_schema_name == "flat"
+    assert parse_job({"lambda_name": "w", "job_schema_name": ""}).job_schema_name is None  # sosw: default
+
+
+def test_the_stored_body_keeps_the_jobs_own_payload_style():
+    job = parse_job({"lambda_name": "w", "x": 1, "sosw_core": {"payload_style": "clean"}})
+    assert stored_body(job) == {"x": 1, "sosw_core": {"payload_style": "clean"}}
+    assert job_from_stored("w", "j", stored_body(job)) == Job("w", {"x": 1}, "j", PayloadStyle.CLEAN)
+    assert job_from_stored("w", "j", {"x": 1}) == Job("w", {"x": 1}, "j", None)
 
 
 def test_the_body_is_a_copy_of_the_event():
@@ -72,10 +99,13 @@ def test_the_body_is_a_copy_of_the_event():
     (None, "job"),
     ({"job": [1]}, "job"),
     ({"lambda_name": "w", "job_schema_name": 3}, "job_schema_name"),
-    ({"lambda_name": "w", "job_schema_name": ""}, "job_schema_name"),
-    ({"lambda_name": "w", "job_id": 4}, "job_id"),
-    ({"lambda_name": "w", "job_id": ""}, "job_id"),
-    ({"lambda_name": "w", "job_id": "#dispatch#w"}, "job_id"),  # reserved: dispatch lease rows
+    ({"job": {"x": 1}, "lambda_name": "w"}, "lambda_name"),
+    ({"lambda_name": "w", "sosw_core": "nightly"}, "sosw_core"),
+    ({"lambda_name": "w", "sosw_core": {"jobid": "x"}}, "sosw_core.jobid"),
+    ({"lambda_name": "w", "sosw_core": {"job_id": 4}}, "sosw_core.job_id"),
+    ({"lambda_name": "w", "sosw_core": {"job_id": ""}}, "sosw_core.job_id"),
+    ({"lambda_name": "w", "sosw_core": {"job_id": "#dispatch#w"}}, "sosw_core.job_id"),  # dispatch lease rows
+    ({"lambda_name": "w", "sosw_core": {"payload_style": "sosw"}}, "sosw_core.payload_style"),
 ])
 def test_bad_envelopes_name_the_field(event, path):
     with pytest.raises(InvalidJob) as error:
@@ -91,7 +121,7 @@ def test_canonical_job_id_is_stable_across_forms():
         {"job": {"a": {"x": None, "y": [1, 2]}, "lambda_name": "w", "b": 1}},
         {"lambda_name": "arn:aws:lambda:eu-west-1:123456789012:function:w:live", "b": 1,
          "a": {"y": [1, 2], "x": None}},
-        {"lambda_name": "w", "b": 1, "a": {"y": [1, 2], "x": None}, "job_id": "ignored"},
+        {"lambda_name": "w", "b": 1, "a": {"y": [1, 2], "x": None}, "sosw_core": {"job_id": "ignored"}},
         parse_job({"lambda_name": "w", "b": 1, "a": {"y": [1, 2], "x": None}}),
     ]}
     assert len(ids) == 1
@@ -111,6 +141,8 @@ def test_canonical_job_id_is_the_sha256_of_the_canonical_json():
     {"lambda_name": "w2", "b": 1, "a": [1, 2]},
     {"lambda_name": "w", "b": 1, "a": [1, 2], "job_schema_name": "flat"},
     {"lambda_name": "w", "b": "1", "a": [1, 2]},
+    {"lambda_name": "w", "b": 1, "a": [1, 2], "job_id": "the user's data"},
+    {"lambda_name": "w", "b": 1, "a": [1, 2], "sosw_core": {"payload_style": "clean"}},
 ])
 def test_canonical_job_id_changes_with_any_value(other):
     assert canonical_job_id({"lambda_name": "w", "b": 1, "a": [1, 2]}) != canonical_job_id(other)

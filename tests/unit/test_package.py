@@ -172,3 +172,40 @@ def test_environment_installer_refuses_native_code(tmp_path):
         pytest.skip("no distribution with native code installed here")
     with pytest.raises(RuntimeError, match="not pure Python"):
         environment_installer([f"{dist.metadata['Name']}=={dist.version}"], tmp_path)
+
+
+def test_every_handler_imports_from_the_built_zips_alone(tmp_path):
+    """As Lambda lays them out: the function zip in the task root, the layer under /opt/python.
+
+    The interpreter starts without site-packages (``-S``), so ``sosw_core`` and its requirements
+    can only come from the zips; boto3 and botocore come from this venv, as the runtime provides
+    them. The layer leaves out what runs on a person's machine (CLI, local runtime, test kit).
+    """
+    import subprocess
+    import sys
+    import sysconfig
+
+    package = build_package(ROOT, tmp_path / "build")
+    task_root, opt = tmp_path / "task", tmp_path / "opt"
+    with zipfile.ZipFile(package.function.path) as archive:
+        archive.extractall(task_root)
+    with zipfile.ZipFile(package.layer.path) as archive:
+        archive.extractall(opt)
+    layer_packages = {p.name for p in (opt / "python" / "sosw_core").iterdir() if p.is_dir()}
+    assert not layer_packages & {"cli", "local", "deploy", "testing", "examples"}
+    handlers = sorted(f"essentials.{p.stem}" for p in (task_root / "essentials").glob("*.py")
+                      if p.stem != "__init__")
+    handlers += sorted(f"workers.{p.parent.name}.handler" for p in (task_root / "workers").glob("*/handler.py"))
+    script = (
+        "import importlib, sys\n"
+        f"sys.path[:0] = [{str(task_root)!r}, {str(opt / 'python')!r}]\n"
+        f"sys.path.append({sysconfig.get_paths()['purelib']!r})  # boto3/botocore: the runtime's\n"
+        f"for name in {handlers!r}:\n"
+        "    module = importlib.import_module(name)\n"
+        "    assert callable(getattr(module, 'lambda_handler', None) or getattr(module, 'handler', None)), name\n"
+        "import sosw_core\n"
+        f"assert sosw_core.__file__.startswith({str(opt)!r}), sosw_core.__file__\n"
+        "print(len(sys.argv) and 'ok')\n")
+    done = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok" and len(handlers) >= 5

@@ -91,3 +91,13 @@ def test_expanded_dates_are_sorted_and_distinct():
     assert PeriodRegistry().copy() is not None
     with pytest.raises(InvalidJob):
         PeriodRegistry().expand("today", THURSDAY)  # an empty registry knows no patterns
+
+
+def test_sosw07_prefix_matching_and_empty_lists():
+    """The sosw07 payload style reads period names as sosw 0.7 did: a pattern may match a prefix
+    (whole matches first), and ``last_0_days`` is an empty list unless each day is a task."""
+    assert default_periods().expand("todayX", THURSDAY, prefix=True) == ["2019-01-31"]
+    assert default_periods().expand("last_2_days_back", THURSDAY, prefix=True) == ["2019-01-29", "2019-01-30"]
+    assert default_periods().expand("last_0_days", THURSDAY, allow_empty=True) == []
+    with pytest.raises(InvalidJob, match="^period: unknown period"):
+        default_periods().expand("xtoday", THURSDAY, prefix=True)

@@ -129,7 +129,7 @@ def test_submit_job_sends_the_job_asynchronously_to_the_scheduler(lambda_client)
 
 
 def test_submit_job_sends_json_text_unchanged_to_the_named_function(lambda_client):
-    text = '{"lambda_name": "w", "job_id": "nightly-1", "sections": {"s1": null}}'
+    text = '{"lambda_name": "w", "sosw_core": {"job_id": "nightly-1"}, "sections": {"s1": null}}'
     sent = sosw_core.submit_job(text, function_name="sosw_scheduler", client=lambda_client,
                                 config=config(), schemas={})
     assert lambda_client.calls[0]["Payload"] == text.encode()
@@ -139,7 +139,7 @@ def test_submit_job_sends_json_text_unchanged_to_the_named_function(lambda_clien
 @pytest.mark.parametrize(("job", "field"), [
     ({"sections": {}}, "lambda_name"),
     ({"lambda_name": "nobody"}, "lambda_name"),  # not a configured labourer
-    ({"lambda_name": "w", "job_id": "#dispatch"}, "job_id"),
+    ({"lambda_name": "w", "sosw_core": {"job_id": "#dispatch"}}, "sosw_core.job_id"),
     ('{"lambda_name": ', "job"),
     ({"lambda_name": "w", "x": float("nan")}, "job"),
 ])
@@ -159,7 +159,7 @@ def test_submit_job_refuses_a_job_that_breaks_its_schema(lambda_client):
 
 
 def test_submit_job_refuses_a_job_over_the_async_payload_limit(lambda_client):
-    big = {"lambda_name": "w", "job_id": "big", "notes": "x" * ASYNC_PAYLOAD_LIMIT}
+    big = {"lambda_name": "w", "sosw_core": {"job_id": "big"}, "notes": "x" * ASYNC_PAYLOAD_LIMIT}
     with pytest.raises(sosw_core.InvalidJob, match=f"at most {ASYNC_PAYLOAD_LIMIT}") as raised:
         sosw_core.submit_job(big, client=lambda_client, config=config(), schemas={})
     assert raised.value.path == "job"
@@ -168,7 +168,7 @@ def test_submit_job_refuses_a_job_over_the_async_payload_limit(lambda_client):
 
 def test_submit_job_refuses_a_task_payload_over_the_task_limit(lambda_client):
     limit = config().scheduler.max_payload_bytes
-    job = {"lambda_name": "w", "job_id": "wide", "notes": "x" * (limit + 1)}  # under the async limit
+    job = {"lambda_name": "w", "sosw_core": {"job_id": "wide"}, "notes": "x" * (limit + 1)}  # under the async limit
     with pytest.raises(sosw_core.InvalidJob, match=f"the limit is {limit}") as raised:
         sosw_core.submit_job(job, client=lambda_client, config=config(), schemas={})
     assert raised.value.path == "task 0"
