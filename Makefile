@@ -37,8 +37,8 @@ STAGE ?= dev
 package: $(STAMP)  ## build build/layer.zip and build/functions.zip (reproducible)
 	$(SOSW) package --out build
 
-deploy: $(STAMP)  ## deploy to AWS: make deploy STAGE=dev BUCKET=my-artifacts
-	$(SOSW) deploy --stage $(STAGE) --bucket $(BUCKET)
+deploy: $(STAMP)  ## deploy to AWS: make deploy STAGE=dev BUCKET=my-artifacts (or SOSW_DEPLOY_BUCKET)
+	$(SOSW) deploy --stage $(STAGE)$(if $(BUCKET), --bucket $(BUCKET))
 
 test: dynamodb-local lint $(SOSW07_STAMP)  ## all tests (unit on moto, integration on DynamoDB Local, bench smoke)
 	$(BIN)/pytest -q

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from sosw_core.clock import Clock, SystemClock
 from sosw_core.config.model import SoswConfig
 from sosw_core.domain.ports import Invoker, MetricsReaderFactory, Notifier
-from sosw_core.services.assistant import WorkerAssistant
+from sosw_core.services.assistant import RefusalHook, WorkerAssistant
 from sosw_core.services.handoff import HandOff
 from sosw_core.services.ingest import Ingestor
 from sosw_core.services.orchestrator import Orchestrator
@@ -105,17 +105,20 @@ def build_handoff(config: SoswConfig, store: Any, *, invoker: Invoker | None = N
 def build_assistant(config: SoswConfig, store: Any, *, clock: Clock | None = None,
                     handoff: HandOff | Literal[False] | None = None, invoker: Invoker | None = None,
                     metrics: MetricsReaderFactory | None = None,
-                    health_refresh_seconds: float = 60.0) -> WorkerAssistant:
+                    health_refresh_seconds: float = 60.0,
+                    on_refused: RefusalHook | None = None) -> WorkerAssistant:
     """A WorkerAssistant over ``store``.
 
     ``handoff``: None builds one from ``invoker`` and ``metrics`` (their AWS defaults when not
     given); ``False`` builds none (a completion never passes its slot on); or a ready HandOff.
+    ``on_refused``: called per refused report (the Lambda handler counts them); default nothing.
     """
     if handoff is None:
         handoff = build_handoff(config, store, invoker=invoker, metrics=metrics,
                                 health_refresh_seconds=health_refresh_seconds)
+    extra: dict[str, Any] = {} if on_refused is None else {"on_refused": on_refused}
     return WorkerAssistant(config, tasks=store.tasks, clock=clock or SystemClock(),
-                           handoff=handoff or None)
+                           handoff=handoff or None, **extra)
 
 
 def build_scheduler(config: SoswConfig, store: Any, *, invoker: Invoker | None = None,

@@ -11,7 +11,7 @@ A Lambda function's stdout goes to CloudWatch Logs, which turns every line shape
 into metric datapoints. The dashboard and alarms of ``cloudformation/sosw-core.yaml`` read the
 names defined here; change them together.
 
-Dead tasks and essential errors are also written without dimensions (a roll-up over all
+Dead tasks, essential errors and refused reports are also written without dimensions (a roll-up over all
 labourers or components), because a CloudWatch alarm watches one exact dimension set and must
 not need to know the labourers.
 
@@ -41,13 +41,15 @@ DEAD = "DeadTasks"  # count: tasks that gave up (alarmed on)
 DISPATCH_LATENCY = "DispatchLatency"  # milliseconds from runnable to invoked
 TICK_DURATION = "TickDuration"  # seconds one orchestrator/scavenger pass took
 ERRORS = "EssentialErrors"  # count: labourers whose dispatch/sweep failed in a pass (alarmed on)
+REFUSED = "ReportsRefused"  # count: worker reports the WorkerAssistant refused (alarmed on)
 
 UNITS: dict[str, str] = {
     QUEUED: "Count", RUNNING: "Count", INVOKED: "Count", COMPLETED: "Count", FAILED: "Count",
     DEAD: "Count", DISPATCH_LATENCY: "Milliseconds", TICK_DURATION: "Seconds", ERRORS: "Count",
+    REFUSED: "Count",
 }
-LABOURER_METRICS = (QUEUED, RUNNING, INVOKED, COMPLETED, FAILED, DEAD, DISPATCH_LATENCY)
-ROLLED_UP = (DEAD, ERRORS)  # also written without dimensions, for the alarms
+LABOURER_METRICS = (QUEUED, RUNNING, INVOKED, COMPLETED, FAILED, DEAD, DISPATCH_LATENCY, REFUSED)
+ROLLED_UP = (DEAD, ERRORS, REFUSED)  # also written without dimensions, for the alarms
 
 # The units CloudWatch accepts (PutMetricData's StandardUnit).
 STANDARD_UNITS = frozenset({

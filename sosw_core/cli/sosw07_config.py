@@ -301,6 +301,9 @@ def _labourer(labourer_id: str, settings: Any, task_config: Mapping[str, Any], m
     metrics = settings.get("health_metrics") or {}
     result["health_metrics"] = [_metric(str(name), metric, f"{path}.health_metrics.{name}", metric_defaults, out)
                                 for name, metric in metrics.items()]
+    # Its workers are sosw 0.7 workers until they are rewritten: accept their tokenless reports
+    # (IAM invoke permission on the WorkerAssistant is then the gate, as in sosw 0.7).
+    result["accept_sosw07_reports"] = True
     known = {"arn", "max_simultaneous_invocations", "max_attempts", "max_duration", "health_metrics"}
     for key in settings:
         if key in LABOURER_REPLACED:

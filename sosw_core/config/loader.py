@@ -32,6 +32,8 @@ Environment variables (an empty value counts as unset):
 ``SOSW_DYNAMODB_REGION``            ``dynamodb.region``
 ``SOSW_ALERTS_TOPIC_ARN``           ``alerts_topic_arn``
 ``SOSW_SCHEDULER_FUNCTION``         ``scheduler_function``
+``SOSW_CONFIG_CHECK_SECONDS``       how often a warm essential asks whether its config
+                                    changed (:mod:`sosw_core.config.watch`; default 60)
 ==================================  ===============================================
 
 Nothing is read at import time: files, SSM and the environment are read by :func:`load_config`.
@@ -134,6 +136,37 @@ def env_layers(environ: Mapping[str, str]) -> list[Layer]:
                 document = {key: document}
             layers.append(Layer(f"env {variable}", document))
     return layers
+
+
+def config_version(component: str, *, config_dir: Path | None = None, ssm_parameter: str | None = None,
+                   ssm_client: Any = None, environ: Mapping[str, str] | None = None) -> tuple[Any, ...]:
+    """What identifies the config sources that can change under a running process, as they are now.
+
+    Each config file's (path, mtime, size) (``stat`` calls only) and the SSM parameter's
+    ``Version`` (one ``GetParameter``, only when a parameter is configured). The environment
+    layers are not part of it: a process's environment does not change (on Lambda a change of
+    the function's variables starts new execution environments). Equal versions: same config.
+    """
+    env = os.environ if environ is None else environ
+    parts: list[Any] = []
+    folder = config_dir if config_dir is not None else default_config_dir(env)
+    if folder is not None:
+        for path in (Path(folder) / SHARED_FILE, Path(folder) / f"{component}.json"):
+            if path.is_file():
+                stat = path.stat()
+                parts.append((str(path), stat.st_mtime_ns, stat.st_size))
+    parameter = ssm_parameter or env.get(SSM_PARAMETER_ENV)
+    if parameter:
+        if ssm_client is None:
+            import boto3
+
+            ssm_client = boto3.client("ssm")
+        try:
+            response = ssm_client.get_parameter(Name=parameter, WithDecryption=False)
+        except ssm_client.exceptions.ParameterNotFound as exc:
+            raise ConfigError("document", "the SSM parameter does not exist", f"ssm:{parameter}") from exc
+        parts.append((f"ssm:{parameter}", response["Parameter"]["Version"]))
+    return tuple(parts)
 
 
 def load_config(component: str, *, config_dir: Path | None = None, ssm_parameter: str | None = None,

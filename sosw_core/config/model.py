@@ -74,6 +74,9 @@ class LabourerConfig:
     max_invocations_per_minute: int | None = None
     chain_on_completion: bool = True
     payload_style: str = "sosw07"  # or "clean": how jobs become payloads (docs/migrating-from-sosw.md)
+    # Accept sosw 0.7 reports (no token): the IAM permission to invoke the WorkerAssistant is then
+    # the only proof, as in sosw 0.7 (sosw_core/services/assistant.py). Off: token proof only.
+    accept_sosw07_reports: bool = False
 
     @property
     def function_name(self) -> str:

@@ -148,6 +148,7 @@ LABOURER = Obj(LabourerConfig, {
     "max_invocations_per_minute": Nullable(Int(minimum=0)),
     "chain_on_completion": Bool(),
     "payload_style": Choice(("sosw07", "clean")),
+    "accept_sosw07_reports": Bool(),
 })
 
 SOSW_CONFIG = Obj(SoswConfig, {

@@ -14,13 +14,22 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from sosw_core.clock import Clock
 from sosw_core.deploy.package import Artifact, Package
@@ -70,6 +79,29 @@ class DeployResult:
     outputs: dict[str, str]
     layer_key: str
     function_key: str
+
+
+@contextmanager
+def aws_errors(doing: str) -> Iterator[None]:
+    """AWS's and botocore's errors while ``doing`` something, as one-line DeployErrors.
+
+    Without credentials, region or network, boto3 raises deep inside a call; the CLI shows a
+    :class:`DeployError` as one line (``sosw-core: ...``, exit status 1), never a traceback.
+    """
+    try:
+        yield
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        raise DeployError(f"{doing}: no usable AWS credentials ({exc}): pass --profile, or set AWS_PROFILE "
+                          f"or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from exc
+    except NoRegionError as exc:
+        raise DeployError(f"{doing}: no AWS region: pass --region or set AWS_DEFAULT_REGION") from exc
+    except (EndpointConnectionError, BotocoreConnectionError) as exc:
+        raise DeployError(f"{doing}: cannot reach AWS ({exc}): check the network and the region") from exc
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        raise DeployError(f"{doing}: {code}: {_message(exc)}") from exc
+    except BotoCoreError as exc:  # ProfileNotFound, a malformed config file, ...
+        raise DeployError(f"{doing}: {exc}") from exc
 
 
 def check_stage(stage: str) -> str:
@@ -136,20 +168,45 @@ class Deployer:
         self.upload(package.function, request.bucket, function_key)
         wanted = {"Stage": request.stage, "CodeBucket": request.bucket, "LayerKey": layer_key,
                   "FunctionKey": function_key, **request.parameters}
-        template = self._template_argument(request)
-        existing = self._describe(request.stack)
+        action, stack = self._apply(request.stack, self._template_argument(request), wanted)
+        return self._result(request.stack, action, stack, layer_key, function_key)
+
+    def deploy_stack(self, request: DeployRequest) -> DeployResult:
+        """Create or update a stack of another template (a worker's) with ``request.parameters``
+        only: no uploads, no Stage/LayerKey/FunctionKey added."""
+        check_stage(request.stage)
+        action, stack = self._apply(request.stack, self._template_argument(request), dict(request.parameters))
+        return self._result(request.stack, action, stack, "", "")
+
+    def delete(self, stack: str) -> bool:
+        """Delete ``stack`` and wait until it is gone; False when there was no such stack."""
+        existing = self._describe(stack)
+        if existing is None:
+            return False
+        baseline = self._newest_event_id(stack)
+        try:
+            self.cfn.delete_stack(StackName=existing["StackId"])
+        except ClientError as exc:
+            raise DeployError(f"cannot delete stack {stack}: {_message(exc)}") from exc
+        self.wait(existing["StackId"], baseline, success=frozenset({"DELETE_COMPLETE"}))
+        return True
+
+    def _apply(self, stack_name: str, template: Mapping[str, str],
+               wanted: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+        """Create or update ``stack_name``; (created | updated | unchanged, the stack as described)."""
+        existing = self._describe(stack_name)
         if existing is not None and existing["StackStatus"] == "ROLLBACK_COMPLETE":
-            raise DeployError(f"stack {request.stack} failed its creation (ROLLBACK_COMPLETE) and cannot "
+            raise DeployError(f"stack {stack_name} failed its creation (ROLLBACK_COMPLETE) and cannot "
                               f"be updated: delete it, then deploy again")
         if existing is None:
             try:
-                response = self.cfn.create_stack(StackName=request.stack, Capabilities=CAPABILITIES,
+                response = self.cfn.create_stack(StackName=stack_name, Capabilities=CAPABILITIES,
                                                  Parameters=_parameters(wanted, ()), **template)
             except ClientError as exc:
-                raise DeployError(f"cannot create stack {request.stack}: {_message(exc)}") from exc
+                raise DeployError(f"cannot create stack {stack_name}: {_message(exc)}") from exc
             action, baseline = "created", None
         else:
-            baseline = self._newest_event_id(request.stack)
+            baseline = self._newest_event_id(stack_name)
             # Keep what the stack has (UsePreviousValue, not the template's default); a value equal
             # to the new default needs no carrying over, and a parameter the template dropped can't.
             defaults = self._declared_parameters(template)
@@ -157,18 +214,19 @@ class Deployer:
                         if p["ParameterKey"] in defaults
                         and p.get("ParameterValue") != defaults[p["ParameterKey"]]]
             try:
-                response = self.cfn.update_stack(StackName=request.stack, Capabilities=CAPABILITIES,
+                response = self.cfn.update_stack(StackName=stack_name, Capabilities=CAPABILITIES,
                                                  Parameters=_parameters(wanted, previous), **template)
             except ClientError as exc:
                 if NO_UPDATES not in _message(exc):
-                    raise DeployError(f"cannot update stack {request.stack}: {_message(exc)}") from exc
-                return self._result(request.stack, "unchanged", existing, layer_key, function_key)
+                    raise DeployError(f"cannot update stack {stack_name}: {_message(exc)}") from exc
+                return "unchanged", existing
             action = "updated"
-        final = self.wait(response["StackId"], baseline)
-        return self._result(request.stack, action, final, layer_key, function_key)
+        return action, self.wait(response["StackId"], baseline)
 
-    def wait(self, stack_id: str, baseline: str | None = None) -> dict[str, Any]:
-        """Report new events until the stack leaves ``*_IN_PROGRESS``; raise unless it succeeded."""
+    def wait(self, stack_id: str, baseline: str | None = None, *,
+             success: frozenset[str] = SUCCESS) -> dict[str, Any]:
+        """Report new events until the stack leaves ``*_IN_PROGRESS``; raise unless it ended in
+        one of ``success``."""
         seen: set[str] = set()
         failures: list[StackEvent] = []
         deadline = self.clock.now() + self.timeout_seconds
@@ -179,13 +237,20 @@ class Deployer:
             self._report_events(stack_id, baseline, seen, failures)
             status = stack["StackStatus"]
             if not status.endswith("_IN_PROGRESS"):
-                if status not in SUCCESS:
+                if status not in success:
                     first = f": {failures[0].logical_id} {failures[0].reason}" if failures else ""
                     raise DeployError(f"stack {stack['StackName']} ended in {status}{first}")
                 return stack
             if self.clock.now() > deadline:
                 raise DeployError(f"stack {stack['StackName']} still {status} after {self.timeout_seconds:.0f} s")
             self.sleep(self.poll_seconds)
+
+    def stack_parameters(self, stack: str) -> dict[str, str]:
+        """The parameter values ``stack`` was last deployed with; {} when there is no such stack."""
+        existing = self._describe(stack)
+        if existing is None:
+            return {}
+        return {p["ParameterKey"]: p.get("ParameterValue", "") for p in existing.get("Parameters", [])}
 
     # -- internals -------------------------------------------------------------------------
     def _report_events(self, stack_id: str, baseline: str | None, seen: set[str],

@@ -19,6 +19,7 @@ from typing import Any
 
 from sosw_core.config.loader import parse_json
 from sosw_core.config.schema import parse_document
+from sosw_core.deploy.access import labourers_outside
 from sosw_core.deploy.deploy import DeployRequest, artifact_key, cfn_lint, check_stage
 from sosw_core.deploy.package import Package
 from sosw_core.errors import ConfigError
@@ -27,6 +28,7 @@ Loader = Callable[[Path], dict[str, Any] | None]
 Linter = Callable[[Path], list[str] | None]
 UNSET_BUCKET = "<bucket>"
 CONFIG_PARAMETER = "ConfigDocument"
+LABOURERS_PARAMETER = "LabourerFunctionArns"
 # The essentials get ConfigDocument in SOSW_CONFIG_JSON (cloudformation/sosw-core.yaml, "Config"):
 # Lambda allows 4 KB of environment variables per function in all ("Lambda quotas"); the other
 # variables (two table names, the topic ARN, the Scheduler's name) take well under 1 KB. This is
@@ -121,7 +123,37 @@ def check_parameters(template: Mapping[str, Any], values: Mapping[str, str]) -> 
                 problems.append(f"{key}: {value} is above the maximum {spec['MaxValue']}")
     if CONFIG_PARAMETER in values:
         problems += check_config_document(values[CONFIG_PARAMETER])
+    problems += check_labourer_access(declared, values)
     return problems
+
+
+def check_labourer_access(declared: Mapping[str, Mapping[str, Any]], values: Mapping[str, str]) -> list[str]:
+    """Every configured labourer's function must be in ``LabourerFunctionArns`` (the essentials'
+    IAM list, :mod:`sosw_core.deploy.access`), else each invoke of it is refused.
+
+    A value not given is the template's default, as on a new stack (a deploy to an existing
+    stack passes that stack's values: :func:`sosw_core.cli.deploy.run_deploy`).
+    """
+    if CONFIG_PARAMETER not in declared or LABOURERS_PARAMETER not in declared:
+        return []
+    layer = f"parameter {CONFIG_PARAMETER}"
+    text = values.get(CONFIG_PARAMETER, _default(declared[CONFIG_PARAMETER], "{}"))
+    try:
+        labourers = parse_document(parse_json(text, layer), lambda path: layer).labourers
+    except ConfigError:
+        return []  # reported by check_config_document
+    resources = values.get(LABOURERS_PARAMETER, _default(declared[LABOURERS_PARAMETER], "")).split(",")
+    problems = [f"{LABOURERS_PARAMETER}: {p}" for p in labourers_outside(labourers, resources)]
+    defaulted = [key for key in (CONFIG_PARAMETER, LABOURERS_PARAMETER) if key not in values]
+    if problems and defaulted:
+        problems.append(f"{LABOURERS_PARAMETER}: {' and '.join(defaulted)} not given: compared with the template "
+                        f"default, as on a new stack (pass -p {LABOURERS_PARAMETER}=... to compare others)")
+    return problems
+
+
+def _default(spec: Mapping[str, Any], fallback: str) -> str:
+    value = spec.get("Default", fallback)
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
 def check_config_document(text: str) -> list[str]:

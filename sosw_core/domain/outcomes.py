@@ -13,6 +13,9 @@ from sosw_core.domain.task import Task, TaskState
 
 REJECT_BAD_TOKEN = "the report's token does not belong to this task"
 REJECT_DEAD = "the task is dead (used up its attempts); redrive it to run it again"
+REJECT_SOSW07_UNTRUSTED = ("a sosw 0.7 report (no token) for a labourer that does not accept them; "
+                           "set accept_sosw07_reports: true on the labourer to trust its workers")
+REJECT_NEVER_INVOKED = "a sosw 0.7 report (no token) for a task that was never invoked"
 
 
 class Outcome(StrEnum):
@@ -22,6 +25,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"  # the same change was already made (idempotent repeat)
     STALE = "stale"  # about an attempt that is no longer current: ignored
     LOST_RACE = "lost_race"  # another actor changed the task first: ignored
+    REFUSED = "refused"  # a report refused, nothing written (told to asynchronous sosw 0.7 callers)
 
 
 @dataclass(frozen=True)

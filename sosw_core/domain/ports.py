@@ -64,8 +64,12 @@ class ReportWriter(Protocol):
                  labourer_id: str | None = None, result: dict[str, Any] | None = None,
                  stats: dict[str, Any] | None = None) -> Outcome: ...
 
+    def get(self, task_id: str) -> Task:
+        """The task as it is now (TaskNotFound if there is none)."""
+
     def fail(self, task_id: str, token: str, attempt: int, labourer: LabourerConfig, now: float, *,
-             error_type: str, message: str) -> tuple[Outcome, TaskState | None]:
+             error_type: str, message: str, result: dict[str, Any] | None = None,
+             stats: dict[str, Any] | None = None) -> tuple[Outcome, TaskState | None]:
         """End the current attempt as failed: RETRYING (backoff) or DEAD; the state it went to."""
 
     def heartbeat(self, task_id: str, token: str, attempt: int, labourer: LabourerConfig,

@@ -44,6 +44,7 @@ from sosw_core.services.metrics_map import (
     from_sweep,
     labourer_records,
     queue_seen_empty,
+    refusal_records,
     sweep_errors,
 )
 from sosw_core.services.orchestrator import DispatchRecord, Orchestrator, RunReport, run_ticks
@@ -142,10 +143,15 @@ class MeteredScavenger:
         return report
 
 
-def log_report_metrics(event: Any, response: dict[str, Any], now: float,
+def log_report_metrics(response: dict[str, Any], now: float,
                        stream: TextIO | None = None) -> dict[str, Any]:
     """The WorkerAssistant's figures for one applied report; returns ``response`` unchanged."""
-    figures = from_report(event, response)
+    figures = from_report(response)
     if figures is not None:
         metrics.write(labourer_records(figures, now), stream)
     return response
+
+
+def log_refused_report(labourer_id: str | None, now: float, stream: TextIO | None = None) -> None:
+    """The WorkerAssistant's ``on_refused`` hook: one ``ReportsRefused`` (see metrics_map)."""
+    metrics.write(refusal_records(labourer_id, now), stream)

@@ -17,9 +17,19 @@ FailedTasks      -                                         lease expired → ret
 DeadTasks        -                                         lease expired → dead        1 per applied failure → dead
 DispatchLatency  ``waits`` in ms, one sample per task      -                           -
 TickDuration     per tick (``Component=orchestrator``)     per sweep (``scavenger``)   -
-EssentialErrors  labourers whose dispatch failed           labourers whose sweep       - (raised: Lambda ``Errors``)
-                                                           failed
+EssentialErrors  labourers whose dispatch failed or whose  labourers whose sweep       - (raised: Lambda ``Errors``)
+                 invoke Lambda refused (``InvokeError``)   failed
+ReportsRefused   -                                         -                           1 per refused report
 ===============  ========================================  ==========================  ==============================
+
+``ReportsRefused`` (alarmed on) has the ``Labourer`` dimension when the refused report's
+labourer is a configured one (a report naming an unknown task or labourer, or a malformed one,
+is counted in the roll-up only: a dimension value is never taken from an unchecked event).
+
+A refused invoke (``StopReason.INVOKE_FAILED``: no permission, e.g. a labourer's ARN outside
+the stack's ``LabourerFunctionArns``; the function or qualifier missing; throttled) puts the
+task back at the front of its queue without counting an attempt, so no task metric moves:
+it is counted in ``EssentialErrors``, which the stack alarms on.
 
 ``FailedTasks`` counts attempts that failed and will be retried; the attempt that makes a task
 give up counts as ``DeadTasks`` only, so ``FailedTasks + DeadTasks`` is every failed attempt.
@@ -33,7 +43,7 @@ from typing import Any
 
 from sosw_core.adapters import metrics
 from sosw_core.domain.dispatch import StopReason
-from sosw_core.domain.events import Action, parse_report
+from sosw_core.domain.events import Action
 from sosw_core.domain.outcomes import Outcome
 from sosw_core.domain.task import TaskState
 from sosw_core.services.orchestrator import DispatchRecord
@@ -52,11 +62,12 @@ class LabourerFigures:
     failed: int | None = None
     dead: int | None = None
     latency_ms: tuple[float, ...] = ()  # one sample per invoked task
+    refused: int | None = None
 
     def values(self) -> dict[str, float]:
         given = {metrics.QUEUED: self.queued, metrics.RUNNING: self.running,
                  metrics.INVOKED: self.invoked, metrics.COMPLETED: self.completed,
-                 metrics.FAILED: self.failed, metrics.DEAD: self.dead}
+                 metrics.FAILED: self.failed, metrics.DEAD: self.dead, metrics.REFUSED: self.refused}
         return {name: value for name, value in given.items() if value is not None}
 
 
@@ -81,7 +92,9 @@ def from_dispatch(record: DispatchRecord) -> LabourerFigures:
 
 
 def dispatch_errors(records: Iterable[DispatchRecord]) -> int:
-    return sum(1 for record in records if record.error is not None)
+    """Labourers whose dispatch raised, or whose invoke Lambda refused (see the module docstring)."""
+    return sum(1 for record in records
+               if record.error is not None or record.stopped_because is StopReason.INVOKE_FAILED)
 
 
 def from_sweep(report: SweepReport) -> list[LabourerFigures]:
@@ -94,15 +107,15 @@ def sweep_errors(report: SweepReport) -> int:
     return len(report.errors)
 
 
-def from_report(event: Any, response: Mapping[str, Any]) -> LabourerFigures | None:
-    """A WorkerAssistant report (the event it was given, the response it returned).
+def from_report(response: Mapping[str, Any]) -> LabourerFigures | None:
+    """A WorkerAssistant report, from the response it returned (which names the labourer).
 
     ``None`` when the report changed nothing worth counting (a duplicate, a stale report, a
-    heartbeat). The event is parsed again for its labourer: it has passed the same parser.
+    heartbeat, a refusal: :func:`refusal_records` counts those).
     """
     if response.get("outcome") != Outcome.APPLIED:
         return None
-    labourer_id = parse_report(event).invocation.labourer_id
+    labourer_id = response["labourer_id"]
     action, state = response.get("action"), response.get("state")
     if action == Action.COMPLETED:
         chained = int(response.get("chained") or 0)
@@ -133,6 +146,13 @@ def labourer_records(figures: LabourerFigures, now: float) -> list[dict[str, Any
                                         rollup=rollup, now=now))
         first = {}
     return out
+
+
+def refusal_records(labourer_id: str | None, now: float) -> list[dict[str, Any]]:
+    """One refused report: per labourer (and rolled up) when its labourer is known, else rolled up only."""
+    if labourer_id is not None:
+        return labourer_records(LabourerFigures(labourer_id, refused=1), now)
+    return [metrics.build_record({metrics.REFUSED: 1}, {}, metrics.NAMESPACE, None, rollup=(), now=now)]
 
 
 def component_record(component: str, seconds: float, errors: int, now: float) -> dict[str, Any]:

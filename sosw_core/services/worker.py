@@ -18,9 +18,10 @@ Rules:
 * Only ``Exception`` is reported. A ``BaseException`` (SystemExit, a kill) propagates: like a
   Lambda stopped at its timeout, nothing is reported and the lease runs out.
 * If the *report itself* fails (the WorkerAssistant unreachable after retries, or it refused
-  the report) the error is logged and raised: the invocation fails visibly, and the lease
-  expiry or Lambda's own retry runs the task again. Reports are idempotent, so a retried
-  delivery never counts an attempt twice.
+  the report) the error is logged and raised: the invocation fails visibly (it goes to the
+  function's on-failure destination) and the lease expiry runs the task again; a worker
+  deployed with Lambda retries (the example template sets none) may run it again sooner.
+  Reports are idempotent, so a retried delivery never counts an attempt twice.
 * Without a ``sosw_core`` envelope (invoked by hand, or by sosw 0.7 tooling) the worker just
   processes the payload and returns the result, like a plain Lambda; nothing is reported.
 

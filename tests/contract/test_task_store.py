@@ -133,6 +133,21 @@ def test_failure_schedules_a_retry_with_backoff_then_dies(any_store):
     assert any_store.queries.counts("w")[TaskState.DEAD] == 1
 
 
+def test_a_failure_keeps_the_stats_and_result_its_attempt_reported(any_store):
+    lab = labourer("w", max_attempts=2)
+    queued(any_store)
+    task = claim_next(any_store, lab)
+    outcome = any_store.tasks.fail(task.task_id, task.token, 1, lab, T0 + 2, error_type="MarkedAsFailed",
+                                   message="m", stats={"rows": 3, "nested": {"a": [1]}}, result={"why": "x"})
+    assert outcome == (Outcome.APPLIED, TaskState.RETRYING)
+    failed = any_store.tasks.get(task.task_id)
+    assert (failed.stats, failed.result) == ({"rows": 3, "nested": {"a": [1]}}, {"why": "x"})
+    # a stale failure writes neither
+    assert any_store.tasks.fail(task.task_id, task.token, 1, lab, T0 + 3, error_type="E", message="m",
+                                stats={"rows": 9}) == (Outcome.STALE, None)
+    assert any_store.tasks.get(task.task_id).stats == {"rows": 3, "nested": {"a": [1]}}
+
+
 def test_a_stale_failure_is_ignored(any_store):
     queued(any_store)
     task = claim_next(any_store)

@@ -81,8 +81,8 @@ def test_completion_is_applied_and_stored(world):
     store.tasks.create(NewTask("t-2", "w", {"n": 2}), T0)
     clock.advance(5)
     response = assistant.handle(report(task, Action.COMPLETED, result={"sum": 3}))
-    assert response == {"task_id": "t-1", "action": "mark_task_as_completed", "outcome": "applied",
-                        "state": "completed", "chained": 1}
+    assert response == {"task_id": "t-1", "labourer_id": "w", "action": "mark_task_as_completed",
+                        "outcome": "applied", "state": "completed", "chained": 1}
     row = store.tasks.get("t-1")
     assert row.state is TaskState.COMPLETED
     assert row.result == {"sum": 3}
@@ -211,7 +211,8 @@ def test_stale_failure_from_an_older_attempt_is_ignored(world):
     assert second.attempts == 2
     before = store.tasks.get("t-1")
     response = assistant.handle(report(first, Action.FAILED, error_message="late news"))
-    assert response == {"task_id": "t-1", "action": "mark_task_as_failed", "outcome": "stale", "state": None}
+    assert response == {"task_id": "t-1", "labourer_id": "w", "action": "mark_task_as_failed",
+                        "outcome": "stale", "state": None}
     after = store.tasks.get("t-1")
     assert after == before and after.state is TaskState.INVOKED and after.attempts == 2
 
@@ -424,7 +425,7 @@ def test_essential_handler_applies_reports_from_a_worker(world, monkeypatch, tmp
                 "dynamodb": {"endpoint_url": config.dynamodb.endpoint_url}}
     monkeypatch.setenv("SOSW_CONFIG_DIR", str(tmp_path))
     monkeypatch.setenv("SOSW_CONFIG_JSON", json.dumps(document))
-    monkeypatch.setattr(worker_assistant, "_assistant", None)
+    monkeypatch.setattr(worker_assistant, "_assistant", worker_assistant._assistant.fresh())
     monkeypatch.setattr(worker_assistant, "setup_lambda_logging", lambda service: None)  # keep pytest's
 
     worker = SumWorker(LambdaReporter(AssistantLambda(), "sosw_worker_assistant"))

@@ -47,6 +47,7 @@ NOT_RUN: dict[str, str] = {
     # docs/deploying.md
     "sosw-core deploy --stage dev --bucket my-artifacts": AWS,
     "make deploy STAGE=dev BUCKET=my-artifacts": AWS,
+    "sosw-core deploy --smoke --stage smoke --bucket my-artifacts --region eu-west-1": AWS,
     'sosw-core deploy --stage dev --bucket my-artifacts --parameter ConfigDocument="$(cat config/dev.json)"': AWS,
     "aws cloudformation deploy --stack-name sosw-core-dev-example-worker "
     "--template-file cloudformation/example-worker.yaml --capabilities CAPABILITY_IAM "

@@ -102,7 +102,7 @@ def test_stdout_is_the_document(tmp_path, capsys):
     assert main(["config", "from-sosw07", *files]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["labourers"] == [{"id": "w", "arn": "w-fn", "max_simultaneous_invocations": 1, "max_attempts": 3,
-                                      "health_metrics": []}]
+                                      "health_metrics": [], "accept_sosw07_reports": True}]
 
 
 @pytest.mark.parametrize(("labourer", "task_config", "concurrency", "attempts"), [

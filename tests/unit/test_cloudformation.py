@@ -446,7 +446,7 @@ def test_alarms_watch_dead_tasks_and_caught_essential_errors_without_dimensions(
     alarms = {a["Properties"]["MetricName"]: a["Properties"]
               for a in _resources(_template(), "AWS::CloudWatch::Alarm").values()
               if a["Properties"]["Namespace"] == metrics.NAMESPACE}
-    assert set(alarms) == {metrics.DEAD, metrics.ERRORS}
+    assert set(alarms) == {metrics.DEAD, metrics.ERRORS, metrics.REFUSED}
     for props in alarms.values():
         assert "Dimensions" not in props  # the roll-ups sosw_core.adapters.metrics writes
         assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)

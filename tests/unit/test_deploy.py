@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -259,3 +264,108 @@ def test_missing_bucket_is_a_deploy_error(aws, package):
     with pytest.raises(DeployError, match="no-such-bucket"):
         _deployer(cfn, s3, []).deploy(DeployRequest(stage="dev", bucket="no-such-bucket", template=TEMPLATE), package)
     assert cfn.list_stacks()["StackSummaries"] == []
+
+
+# -- labourers outside LabourerFunctionArns (issue 14, finding 5) --------------------------------
+ARN_W = "arn:aws:lambda:us-east-1:123456789012:function:w"
+
+
+@pytest.mark.parametrize(("resource", "function", "allowed"), [
+    (ARN_W, "w", True),
+    (ARN_W, ARN_W, True),
+    (ARN_W, "w:live", False),  # an unqualified ARN covers unqualified invokes only
+    (ARN_W, f"{ARN_W}:live", False),
+    (f"{ARN_W}:*", "w:live", True),
+    (f"{ARN_W}*", f"{ARN_W}:7", True),
+    (ARN_W, "123456789012:function:w", True),
+    (ARN_W, "210987654321:function:w", False),
+    (ARN_W, "arn:aws:lambda:eu-west-1:123456789012:function:w", False),
+    ("arn:aws:lambda:*:123456789012:function:w-*", "w-sum", True),
+    ("arn:aws:lambda:us-east-1:123456789012:function:w?", "w2", True),
+    (ARN_W, "w2", False),
+    ("*", "anything:live", True),
+])
+def test_iam_resources_cover_labourer_functions_as_iam_matches_them(resource, function, allowed):
+    from sosw_core.deploy.access import covers
+
+    assert covers(resource, function) is allowed
+
+
+def _config(*arns: str) -> str:
+    return json.dumps({"labourers": [{"id": f"l{i}", "arn": arn} for i, arn in enumerate(arns)]})
+
+
+def test_cli_dry_run_fails_naming_a_labourer_outside_labourer_function_arns(offline, tmp_path, capsys):
+    code = main(["deploy", "--stage", "dev", "--dry-run", "--out", str(tmp_path),
+                 "-p", f"LabourerFunctionArns={ARN_W}", "-p", f"ConfigDocument={_config('w', 'w:live')}"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "labourer 'l1': its function 'w:live' is not in LabourerFunctionArns" in err
+    assert "labourer 'l0'" not in err and "ARN:*" in err
+    assert main(["deploy", "--stage", "dev", "--dry-run", "--out", str(tmp_path),
+                 "-p", f"LabourerFunctionArns={ARN_W},{ARN_W}:*",
+                 "-p", f"ConfigDocument={_config('w', 'w:live')}"]) == 0
+
+
+def test_cli_dry_run_compares_a_missing_list_with_the_template_default(offline, tmp_path, capsys):
+    assert main(["deploy", "--stage", "dev", "--dry-run", "--out", str(tmp_path),
+                 "-p", f"ConfigDocument={_config('w')}"]) == 1
+    err = capsys.readouterr().err
+    assert "labourer 'l0': its function 'w' is not in LabourerFunctionArns [(empty)]" in err
+    assert "LabourerFunctionArns not given: compared with the template default" in err
+
+
+def test_deploy_compares_a_new_config_with_the_stacks_labourer_list(aws, package, capsys):
+    cfn, s3 = aws
+    folder = str(package.layer.path.parent)
+    assert main(["deploy", "--stage", "dev", "--bucket", BUCKET, "--package-dir", folder,
+                 "-p", f"LabourerFunctionArns={ARN_W}", "-p", f"ConfigDocument={_config('w')}"]) == 0
+    capsys.readouterr()
+    # the update passes only the config: its new labourer is checked against the stack's list
+    assert main(["deploy", "--stage", "dev", "--bucket", BUCKET, "--package-dir", folder,
+                 "-p", f"ConfigDocument={_config('w', 'w:live')}"]) == 1
+    assert "labourer 'l1': its function 'w:live' is not in LabourerFunctionArns" in capsys.readouterr().err
+    [stack] = cfn.describe_stacks(StackName="sosw-core-dev")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"  # not updated
+
+
+# -- one-line errors (issue 14, finding 11) ------------------------------------------------------
+def _cli(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "SOSW_DEPLOY_BUCKET"}
+    base.update({"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                 "AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1", **env})
+    return subprocess.run([sys.executable, "-m", "sosw_core.cli.main", *args], capture_output=True, text=True,
+                          env=base, cwd=ROOT, timeout=120)
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"AWS_DEFAULT_REGION": "us-east-1"}, "no usable AWS credentials"),
+    ({"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"}, "no AWS region: pass --region"),
+    ({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x",
+      "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, "cannot reach AWS"),
+])
+def test_deploy_without_credentials_region_or_network_is_one_line(package, env, expected):
+    done = _cli(["deploy", "--stage", "dev", "--bucket", BUCKET, "--package-dir", str(package.layer.path.parent)],
+                **env)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("sosw-core: ") and expected in line
+
+
+def test_deploy_with_an_unknown_profile_is_one_line(package):
+    done = _cli(["deploy", "--stage", "dev", "--bucket", BUCKET, "--profile", "nope",
+                 "--package-dir", str(package.layer.path.parent)])
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "nope" in line
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_make_deploy_without_bucket_says_so_in_one_line():
+    base = {k: v for k, v in os.environ.items() if k != "SOSW_DEPLOY_BUCKET"}
+    done = subprocess.run(["make", "-s", "deploy", "STAGE=dev", "BUCKET=", "STAMP="], capture_output=True,
+                          text=True, cwd=ROOT, env=base, timeout=120)
+    assert done.returncode != 0
+    assert "usage:" not in done.stderr and "Traceback" not in done.stderr
+    assert "sosw-core: --bucket (or $SOSW_DEPLOY_BUCKET) is needed to upload the zips" in done.stderr.splitlines()

@@ -62,9 +62,9 @@ def deployed(monkeypatch, tmp_path) -> Store:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         # each entry point builds its essential at the first call and keeps it: start fresh
-        monkeypatch.setattr(orchestrator_entry, "_orchestrator", None)
-        monkeypatch.setattr(scavenger_entry, "_scavenger", None)
-        monkeypatch.setattr(assistant_entry, "_assistant", None)
+        monkeypatch.setattr(orchestrator_entry, "_orchestrator", orchestrator_entry._orchestrator.fresh())
+        monkeypatch.setattr(scavenger_entry, "_scavenger", scavenger_entry._scavenger.fresh())
+        monkeypatch.setattr(assistant_entry, "_assistant", assistant_entry._assistant.fresh())
         store = open_store(load_config("orchestrator"))
         create_tables(store.models)
         _create_worker()
@@ -142,3 +142,76 @@ def test_entry_points_stay_thin():
         source = Path(importlib.import_module(f"essentials.{module}").__file__).read_text()
         handler_lines = [line for line in source.split("def lambda_handler")[1].splitlines() if line.strip()]
         assert len(handler_lines) <= 6, module
+
+
+def _denying_lambda_client():
+    """A real boto3 Lambda client whose Invoke gets the answer AWS gives a role without
+    lambda:InvokeFunction on the function (HTTP 403, AccessDeniedException); moto enforces no IAM
+    and accepts any asynchronous invoke."""
+    from botocore.awsrequest import AWSResponse
+
+    client = boto3.client("lambda")
+
+    def deny(request, **kwargs):
+        body = json.dumps({"Type": "User", "Message": "User: arn:aws:sts::123456789012:assumed-role/o "
+                           "is not authorized to perform: lambda:InvokeFunction on resource: "
+                           f"arn:aws:lambda:us-east-1:123456789012:function:{WORKER}:live"}).encode()
+        return AWSResponse(request.url, 403, {"x-amzn-ErrorType": "AccessDeniedException"}, _Raw(body))
+
+    client.meta.events.register("before-send.lambda.Invoke", deny)
+    return client
+
+
+class _Raw:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **kwargs):
+        yield self.body
+
+
+def test_a_refused_invoke_is_an_essential_error_and_the_task_stays_queued(deployed, capsys, monkeypatch):
+    """A worker outside the stack's ``LabourerFunctionArns`` (e.g. configured with a ``:live``
+    qualifier) is refused on every invoke: its task goes back to the queue and no task metric
+    moves, so the refusal is counted in EssentialErrors, the roll-up the stack alarms on."""
+    from sosw_core.adapters.invokers.lambda_ import LambdaInvoker
+
+    store = deployed
+    monkeypatch.setenv("SOSW_CONFIG_JSON", json.dumps({"labourers": [{**LABOURERS[0], "arn": f"{WORKER}:live"}]}))
+    monkeypatch.setattr("sosw_core.wiring.lambda_invoker", lambda: LambdaInvoker(_denying_lambda_client()))
+    store.batch.create_many([NewTask("t1", "w", {})], SystemClock().now() - 30)
+    summary = orchestrator_entry.lambda_handler({}, RunsOut(1))
+    assert summary["invoked"] == {"w": 0}
+    assert states(store) == Counter({TaskState.QUEUED: 1})  # given back, attempt not counted
+    assert store.tasks.get("t1").attempts == 0
+    lines = emf(capsys)
+    assert emf_values(lines, metrics.ERRORS, Component="orchestrator") == [1]
+    assert emf_values(lines, metrics.ERRORS) == [1]  # the roll-up EssentialErrorsAlarm watches
+    assert emf_values(lines, metrics.INVOKED, Labourer="w") == [0]
+
+
+def test_warm_entry_points_take_a_changed_ssm_config_within_the_check_interval(deployed, monkeypatch):
+    """Config in SSM (``SOSW_CONFIG_SSM_PARAMETER``): a warm Scheduler refuses a labourer until the
+    parameter names it, then ingests for it once ``SOSW_CONFIG_CHECK_SECONDS`` passed; the warm
+    Orchestrator then dispatches it too."""
+    from essentials import scheduler as scheduler_entry
+    from sosw_core.errors import InvalidJob
+
+    store = deployed
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name="/sosw-core/test/config", Type="String", Value=json.dumps({"labourers": LABOURERS}))
+    monkeypatch.delenv("SOSW_CONFIG_JSON")
+    monkeypatch.setenv("SOSW_CONFIG_SSM_PARAMETER", "/sosw-core/test/config")
+    monkeypatch.setenv("SOSW_CONFIG_CHECK_SECONDS", "0")  # check at every call
+    monkeypatch.setattr(scheduler_entry, "_ingestor", scheduler_entry._ingestor.fresh())
+    job = {"lambda_name": "new", "numbers": [1]}
+    with pytest.raises(InvalidJob, match="no labourer named 'new'"):
+        scheduler_entry.lambda_handler(job, RunsOut(5))
+    assert orchestrator_entry.lambda_handler({}, RunsOut(1))["invoked"] == {"w": 0}
+    new = {**LABOURERS[0], "id": "new"}
+    ssm.put_parameter(Name="/sosw-core/test/config", Type="String", Overwrite=True,
+                      Value=json.dumps({"labourers": [*LABOURERS, new]}))
+    assert scheduler_entry.lambda_handler(job, RunsOut(5))["state"] == "done"
+    assert orchestrator_entry.lambda_handler({}, RunsOut(1))["invoked"] == {"w": 0, "new": 1}
+    assert states(store) == Counter({TaskState.INVOKED: 1})
+    assert scheduler_entry._ingestor.builds == 2 and orchestrator_entry._orchestrator.builds == 2

@@ -166,14 +166,16 @@ def test_dispatch_and_depth_errors_are_counted_and_rolled_up_for_the_alarm():
     assert emf_values(lines, metrics.QUEUED, Labourer="good") == []  # unknown: not guessed
 
 
-def test_invoke_refusals_release_the_task_and_are_not_essential_errors():
+def test_invoke_refusals_release_the_task_and_are_essential_errors():
+    # a refused invoke moves no task metric (the task is back in the queue): counted as an error,
+    # so that a labourer Lambda always refuses (outside LabourerFunctionArns) raises the alarm
     config, store = setup([labourer("w")], {"w": 2})
     stream = io.StringIO()
     metered = MeteredOrchestrator(orchestrator(config, store, RecordingInvoker(failing=("w",))),
                                   store.queries.queue_depth_page, stream=stream)
     metered.run(None)
     lines = parse(stream)
-    assert emf_values(lines, metrics.ERRORS) == [0]
+    assert emf_values(lines, metrics.ERRORS) == [1]
     assert emf_values(lines, metrics.INVOKED, Labourer="w") == [0]
     assert emf_values(lines, metrics.QUEUED, Labourer="w") == [2] == [states(store, "w")["queued"]]
 
@@ -223,7 +225,7 @@ def test_report_metrics_count_each_applied_change_once():
     def report(task, action: Action) -> dict[str, Any]:
         _, inv = split_worker_event(worker_event(task))
         event = Report(action, inv, error_type="Boom", error_message="no").to_event()
-        return log_report_metrics(event, assistant.handle(event), T0 + 5, stream)
+        return log_report_metrics(assistant.handle(event), T0 + 5, stream)
 
     done, failing = invoked
     assert report(done, Action.COMPLETED)["outcome"] == "applied"

@@ -12,10 +12,14 @@ from hypothesis import strategies as st
 from sosw_core.domain.events import (
     ENVELOPE,
     MAX_ERROR_TEXT,
+    SOSW07_EVENT_FIELDS,
     Action,
     Invocation,
     Report,
+    Sosw07Report,
     parse_report,
+    parse_sosw07_report,
+    read_report,
     split_worker_event,
     worker_event,
 )
@@ -37,11 +41,34 @@ def base(action: str = "mark_task_as_completed", **fields) -> dict:
 
 
 # -- worker events -------------------------------------------------------------------------------
-def test_worker_event_is_the_payload_plus_task_id_and_envelope():
-    event = worker_event(task())
-    assert event == {"a": 1, "b": [2], "task_id": "t-1",
+def test_worker_event_is_the_payload_plus_sosw07_fields_and_envelope():
+    event = worker_event(task(created_at=1_700_000_000.25))
+    assert event == {"a": 1, "b": [2],
+                     # sosw 0.7's fields in its shapes: numbers; attempts made before this one
+                     "task_id": "t-1", "labourer_id": "w", "created_at": 1_700_000_000.25,
+                     "greenfield": 1_700_000_000, "attempts": 1,
                      ENVELOPE: {"labourer_id": "w", "attempt": 2, "token": "tok", "job_id": "j-1",
                                 "deadline_at": 60.0}}
+    assert type(event["greenfield"]) is int and type(event["attempts"]) is int
+
+
+def test_the_first_attempt_is_attempts_0_as_in_sosw07():
+    assert worker_event(task(attempts=1))["attempts"] == 0
+
+
+def test_payload_keys_the_sosw07_fields_replace_come_back_to_a_sosw_core_worker():
+    payload = {"attempts": "mine", "created_at": [1], "task_id": "payload's", "x": 1}
+    event = json.loads(json.dumps(worker_event(task(payload=payload))))
+    assert (event["attempts"], event["task_id"]) == (1, "t-1")  # as sosw 0.7: the task's fields win
+    assert event[ENVELOPE]["shadowed"] == {"attempts": "mine", "created_at": [1], "task_id": "payload's"}
+    assert split_worker_event(event)[0] == payload
+
+
+def test_a_sosw07_worker_reads_what_sosw07_gave_it():
+    event = json.loads(json.dumps(worker_event(task())))
+    assert {k: event[k] for k in SOSW07_EVENT_FIELDS} == {
+        "task_id": "t-1", "labourer_id": "w", "created_at": 1.0, "greenfield": 1, "attempts": 1}
+    assert event["a"] == 1 and event["b"] == [2]
 
 
 def test_split_gives_back_the_payload_and_the_invocation():
@@ -62,6 +89,10 @@ def test_split_without_envelope_is_a_plain_lambda_call():
     ({"task_id": "t", ENVELOPE: {"attempt": 1, "token": "t"}}, "labourer_id"),
     ({"task_id": "t", ENVELOPE: {"labourer_id": "w", "attempt": "1", "token": "t"}}, "attempt"),
     ({"task_id": "t", ENVELOPE: {"labourer_id": "w", "attempt": 1}}, "token"),
+    ({"task_id": "t", ENVELOPE: {"labourer_id": "w", "attempt": 1, "token": "t", "shadowed": [1]}},
+     f"{ENVELOPE}.shadowed"),
+    ({"task_id": "t", ENVELOPE: {"labourer_id": "w", "attempt": 1, "token": "t", "shadowed": {"x": 1}}},
+     f"{ENVELOPE}.shadowed"),
 ])
 def test_split_refuses_a_broken_envelope(event, field):
     with pytest.raises(InvalidEvent) as info:
@@ -138,10 +169,47 @@ def test_any_valid_completion_survives_the_wire(task_id, labourer_id, attempt, t
     assert parse_report(json.dumps(report.to_event())) == report
 
 
-@given(payload=st.dictionaries(st.text(max_size=10).filter(lambda k: k not in (ENVELOPE, "task_id")),
+@given(payload=st.dictionaries(st.sampled_from(SOSW07_EVENT_FIELDS) | st.text(max_size=10).filter(lambda k: k != ENVELOPE),
                                st.integers() | st.text(max_size=10), max_size=5),
        attempt=st.integers(1, 100))
 def test_any_worker_event_splits_back(payload, attempt):
     t = task(payload=payload, attempts=attempt)
     got_payload, inv = split_worker_event(json.loads(json.dumps(worker_event(t))))
     assert got_payload == payload and inv.attempt == attempt and inv.token == t.token
+
+
+# -- sosw 0.7 reports ----------------------------------------------------------------------------
+def sosw07(action: str = "mark_task_as_completed", **fields) -> dict:
+    return {"action": action, "task_id": "t-1", **fields}
+
+
+def test_a_report_without_proof_is_a_sosw07_report():
+    event = sosw07(stats={"processor_calls": 1}, result={"rows": 3})
+    assert read_report(json.dumps(event)) == Sosw07Report(Action.COMPLETED, "t-1", result={"rows": 3},
+                                                          stats={"processor_calls": 1})
+    assert read_report(sosw07("mark_task_as_failed")) == Sosw07Report(Action.FAILED, "t-1")
+
+
+def test_a_report_with_any_proof_field_is_sosw_core_s_and_names_what_is_missing():
+    assert isinstance(read_report(base()), Report)
+    for present in ("labourer_id", "attempt", "token"):
+        with pytest.raises(InvalidEvent) as info:
+            read_report({k: v for k, v in base().items() if k in ("action", "task_id", present)})
+        assert info.value.field in {"labourer_id", "attempt", "token"} - {present}
+
+
+def test_sosw07_stats_and_result_may_be_json_text_as_sosw07_accepted():
+    report = parse_sosw07_report(sosw07(stats='{"a": 1}', result="done"))
+    assert (report.stats, report.result) == ({"a": 1}, {"value": "done"})
+
+
+@pytest.mark.parametrize(("event", "field"), [
+    (sosw07("heartbeat"), "action"), (sosw07("nope"), "action"), (sosw07(task_id=""), "task_id"),
+    (sosw07(extra=1), "extra"), (sosw07(error_message="x"), "error_message"),
+    (sosw07(stats="{not json"), "stats"), (sosw07(result={"x": float("nan")}), "result"),
+    ({"action": "mark_task_as_completed"}, "task_id"),
+])
+def test_garbage_sosw07_reports_name_the_field(event, field):
+    with pytest.raises(InvalidEvent) as info:
+        read_report(event)
+    assert info.value.field == field

@@ -16,7 +16,7 @@ from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
 from sosw_core.adapters import metrics
 from sosw_core.deploy.package import source_root
 from sosw_core.domain.dispatch import StopReason
-from sosw_core.domain.events import Action, Invocation, Report
+from sosw_core.domain.events import Action
 from sosw_core.services.metrics_map import (
     LabourerFigures,
     component_record,
@@ -26,6 +26,7 @@ from sosw_core.services.metrics_map import (
     from_sweep,
     labourer_records,
     queue_seen_empty,
+    refusal_records,
     sweep_errors,
 )
 from sosw_core.services.orchestrator import DispatchRecord
@@ -102,11 +103,6 @@ def test_sweep_figures_split_expired_into_failed_and_dead():
 
 
 # -- worker assistant ---------------------------------------------------------------------------
-def _event(action: Action, labourer_id: str = "w") -> dict:
-    inv = Invocation(task_id="t1", labourer_id=labourer_id, attempt=1, token="tok")
-    return Report(action, inv, error_type="E", error_message="m").to_event()
-
-
 @pytest.mark.parametrize("action, response, expected", [
     (Action.COMPLETED, {"outcome": "applied", "state": "completed"}, LabourerFigures("x", completed=1)),
     (Action.COMPLETED, {"outcome": "applied", "state": "completed", "chained": 1},
@@ -119,7 +115,15 @@ def _event(action: Action, labourer_id: str = "w") -> dict:
     (Action.HEARTBEAT, {"outcome": "applied", "state": "invoked"}, None),
 ])
 def test_report_figures(action, response, expected):
-    assert from_report(_event(action, "x"), {"action": action.value, **response}) == expected
+    assert from_report({"action": action.value, "labourer_id": "x", **response}) == expected
+    assert from_report({"action": action.value, "labourer_id": "x", "outcome": "refused", "state": None}) is None
+
+
+def test_a_refusal_is_counted_per_known_labourer_and_rolled_up_for_the_alarm():
+    got = sorted((n, dims, v) for n, dims, _, v in extracted(refusal_records("w", NOW)))
+    assert got == [(metrics.REFUSED, (), 1), (metrics.REFUSED, (metrics.LABOURER_DIMENSION,), 1)]
+    # an unknown labourer (unknown task, malformed report) never becomes a dimension value
+    assert [(n, dims, v) for n, dims, _, v in extracted(refusal_records(None, NOW))] == [(metrics.REFUSED, (), 1)]
 
 
 # -- records ------------------------------------------------------------------------------------
@@ -144,8 +148,9 @@ SEARCH = re.compile(r"SEARCH\('\{(\w+),(\w+)\} MetricName=\\?\"(\w+)\\?\"'")
 def everything_written() -> set[tuple[str, tuple[str, ...], str]]:
     """Every (metric, dimension names, unit) the essentials can write."""
     full = LabourerFigures("w", queued=1, running=1, invoked=1, completed=1, failed=1, dead=1,
-                           latency_ms=(1.0,))
-    lines = labourer_records(full, NOW) + [component_record("scavenger", 0.1, 0, NOW)]
+                           latency_ms=(1.0,), refused=1)
+    lines = (labourer_records(full, NOW) + [component_record("scavenger", 0.1, 0, NOW)]
+             + refusal_records(None, NOW))
     return {(name, dims, unit) for name, dims, unit, _ in extracted(lines)}
 
 

@@ -59,7 +59,8 @@ def test_the_event_is_the_orchestrators_for_the_claimed_row(sosw_harness):
     event = sosw_harness.dispatch(task.task_id)
     row = sosw_harness.task(task.task_id)
     assert row.state is TaskState.INVOKED and row.attempts == 1
-    assert event == {"n": 1, "tags": ["a", "b"], "task_id": task.task_id,
+    assert event == {"n": 1, "tags": ["a", "b"], "task_id": task.task_id, "labourer_id": "worker",
+                     "created_at": row.created_at, "greenfield": int(row.created_at), "attempts": 0,
                      "sosw_core": {"labourer_id": "worker", "attempt": 1, "token": row.token, "job_id": "job-7",
                                    "deadline_at": sosw_harness.clock.now() + 60}}
     assert event == {**worker_event(row), "tags": ["a", "b"]}  # as Lambda delivers it: JSON, no tuples

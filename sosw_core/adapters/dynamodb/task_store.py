@@ -280,16 +280,23 @@ class TaskStore:
         return actions, decision.state
 
     def fail(self, task_id: str, token: str, attempt: int, labourer: LabourerConfig, now: float, *,
-             error_type: str, message: str) -> tuple[Outcome, TaskState | None]:
+             error_type: str, message: str, result: dict[str, Any] | None = None,
+             stats: dict[str, Any] | None = None) -> tuple[Outcome, TaskState | None]:
         """INVOKED → RETRYING (with backoff) or DEAD (attempts used up), at once.
 
         Guard ``token AND state = invoked AND attempts = attempt``: a failure reported by an
         attempt that is no longer current (its lease expired and the scavenger already counted
         it, or a completion was accepted) is ignored, so one attempt is never counted twice.
+        ``result``/``stats`` the failing attempt reported are kept (a later report that carries
+        its own replaces them).
         """
         t = self._task
         actions, state = self._after_failure_actions(labourer, attempt, now, EventKind.FAILED,
                                                      error_type, message)
+        if result is not None:
+            actions.append(t.result.set(result))
+        if stats is not None:
+            actions.append(t.stats.set(stats))
         if self._update(task_id, actions, (t.token == token) & (t.state == TaskState.INVOKED.value)
                         & (t.attempts == attempt) & (t.labourer_id == labourer.id)):
             return Outcome.APPLIED, state

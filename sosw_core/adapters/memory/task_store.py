@@ -290,13 +290,21 @@ class MemoryTaskStore:
         return change, decision.state
 
     def fail(self, task_id: str, token: str, attempt: int, labourer: LabourerConfig, now: float, *,
-             error_type: str, message: str) -> tuple[Outcome, TaskState | None]:
+             error_type: str, message: str, result: dict[str, Any] | None = None,
+             stats: dict[str, Any] | None = None) -> tuple[Outcome, TaskState | None]:
         """INVOKED → RETRYING (with backoff) or DEAD (attempts used up).
 
         Guard ``token AND state = invoked AND attempts = attempt AND labourer_id``: a failure of
         an attempt that is no longer current is ignored, so one attempt is never counted twice.
+        ``result``/``stats`` the failing attempt reported are kept, as DynamoDB keeps them.
         """
-        change, state = self._after_failure(labourer, attempt, now, EventKind.FAILED, error_type, message)
+        failure, state = self._after_failure(labourer, attempt, now, EventKind.FAILED, error_type, message)
+        reported = {k: as_map(v, k) for k, v in (("result", result), ("stats", stats)) if v is not None}
+
+        def change(row: Row) -> None:
+            failure(row)
+            row.update(reported)
+
         if self._write(task_id, (self._current(token, attempt, labourer.id), change)):
             return Outcome.APPLIED, state
         self._explain(task_id, token, labourer.id)
