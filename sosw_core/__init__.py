@@ -13,8 +13,9 @@ the services, the adapters, the wiring (``sosw_core.wiring``) and the test kit
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sosw_core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -82,14 +83,4 @@ if TYPE_CHECKING:
     from sosw_core.services.worker import ReportFailed, Worker
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sosw_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,3 +67,27 @@ def part_key(job_id: str, digest: str, index: int) -> str:
 
 def is_reference(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {REFERENCE_KEY}
+
+
+def decode(job_id: str, record_value: Any, read_part: Callable[[str], bytes | None]) -> dict[str, Any]:
+    """The job body a record stands for: its ``job`` value itself, or the parts it names.
+
+    ``read_part(key)`` is the backend's read of one part item (its bytes, or None when the item
+    is missing); the parts are joined, checked against the reference's digest and unpacked here,
+    so every backend reads a body the same way.
+    """
+    if not is_reference(record_value):
+        return dict(record_value or {})
+    reference = record_value[REFERENCE_KEY]
+    digest, count = str(reference["digest"]), int(reference["parts"])
+    chunks: list[bytes] = []
+    for index in range(count):
+        key = part_key(job_id, digest, index)
+        data = read_part(key)
+        if data is None:
+            raise JobDocumentMissing(f"job {job_id!r}: body part {key!r} is missing")
+        chunks.append(data)
+    packed = b"".join(chunks)
+    if hashlib.sha256(packed).hexdigest()[:32] != digest:
+        raise JobDocumentMissing(f"job {job_id!r}: the body's parts do not match digest {digest}")
+    return dict(json.loads(gzip.decompress(packed)))

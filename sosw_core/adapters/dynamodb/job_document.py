@@ -22,8 +22,6 @@ planning other tasks. Parts carry no TTL, like records.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 from contextlib import AbstractContextManager
 from typing import Any
@@ -44,6 +42,7 @@ from sosw_core.domain.job_document import (  # noqa: F401
     JobDocumentMissing,
     StoredBody,
     check_size,
+    decode,
     encode,
     is_reference,
     part_key,
@@ -75,20 +74,10 @@ class JobDocuments:
 
     def body(self, job_id: str, record_value: Any) -> dict[str, Any]:
         """The job body a record stands for: its ``job`` value itself, or the parts it names."""
-        if not is_reference(record_value):
-            return record_value or {}
-        reference = record_value[REFERENCE_KEY]
-        digest, count = str(reference["digest"]), int(reference["parts"])
-        chunks: list[bytes] = []
-        for index in range(count):
-            key = part_key(job_id, digest, index)
-            with self._errors():
-                data = self._conn.get_item(key, consistent_read=True)
-            item = data.get("Item") if data else None
-            if not item or "data" not in item:
-                raise JobDocumentMissing(f"job {job_id!r}: body part {key!r} is missing")
-            chunks.append(item["data"]["B"])
-        packed = b"".join(chunks)
-        if hashlib.sha256(packed).hexdigest()[:32] != digest:
-            raise JobDocumentMissing(f"job {job_id!r}: the body's parts do not match digest {digest}")
-        return json.loads(gzip.decompress(packed))
+        return decode(job_id, record_value, self._read_part)
+
+    def _read_part(self, key: str) -> bytes | None:
+        with self._errors():
+            data = self._conn.get_item(key, consistent_read=True)
+        item = data.get("Item") if data else None
+        return item["data"]["B"] if item and "data" in item else None

@@ -6,8 +6,9 @@ this package (or :mod:`.base`, or the local invoker) must not load it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sosw_core.lazy import lazy_exports
 
 _EXPORTS = {
     "ASYNC_PAYLOAD_LIMIT": "sosw_core.adapters.invokers.base",
@@ -26,14 +27,4 @@ if TYPE_CHECKING:
     from sosw_core.adapters.invokers.local import LocalContext, LocalInvoker
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

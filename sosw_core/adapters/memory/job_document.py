@@ -7,18 +7,13 @@ in the jobs table like on DynamoDB, and checks the digest when reading them back
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
 from typing import Any
 
 from sosw_core.adapters.memory.items import Row
 from sosw_core.adapters.memory.tables import MemoryTables
 from sosw_core.domain.job_document import (
-    REFERENCE_KEY,
-    JobDocumentMissing,
     StoredBody,
-    is_reference,
+    decode,
     part_key,
 )
 
@@ -39,19 +34,9 @@ class MemoryJobDocuments:
 
     def body(self, job_id: str, record_value: Any) -> dict[str, Any]:
         """The job body a record stands for: its ``job`` value itself, or the parts it names."""
-        if not is_reference(record_value):
-            return record_value or {}
-        reference = record_value[REFERENCE_KEY]
-        digest, count = str(reference["digest"]), int(reference["parts"])
-        chunks: list[bytes] = []
-        for index in range(count):
-            key = part_key(job_id, digest, index)
-            with self.tables.lock:
-                row = self.tables.jobs.get(key)
-            if not row or "data" not in row:
-                raise JobDocumentMissing(f"job {job_id!r}: body part {key!r} is missing")
-            chunks.append(row["data"])
-        packed = b"".join(chunks)
-        if hashlib.sha256(packed).hexdigest()[:32] != digest:
-            raise JobDocumentMissing(f"job {job_id!r}: the body's parts do not match digest {digest}")
-        return dict(json.loads(gzip.decompress(packed)))
+        return decode(job_id, record_value, self._read_part)
+
+    def _read_part(self, key: str) -> bytes | None:
+        with self.tables.lock:
+            row = self.tables.jobs.get(key)
+        return row["data"] if row and "data" in row else None

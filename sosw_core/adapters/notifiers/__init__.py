@@ -6,8 +6,9 @@ the package loads only what is asked for.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sosw_core.lazy import lazy_exports
 
 _EXPORTS = {
     "DeadTaskAlert": "sosw_core.adapters.notifiers.base",
@@ -25,14 +26,4 @@ if TYPE_CHECKING:
     from sosw_core.adapters.notifiers.sns import SnsNotifier
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
